@@ -150,7 +150,9 @@ class ParseResult:
     unparsed: tuple[Line, ...] = dataclasses.field(default=(), kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return to_jsonable(self)
+        data = to_jsonable(self)
+        data["unparsed"] = data.pop("unparsed")  # data first, leftovers last
+        return data
 
     def summary_lines(self) -> list[str]:
         """Readable lines for humans; subclasses describe their data."""
