@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import logging
 import math
@@ -228,7 +229,11 @@ async def serve(profile: SimProfile, count: int, host: str, clock_scale: float,
     if exit_with_stdin:
         _stop_on_stdin_eof(loop, runtime.stopping)
     try:
-        ready = await runtime.start(control_port)
+        try:
+            ready = await runtime.start(control_port)
+        except OSError as exc:
+            print(f"error: cannot listen on {host}: {exc}", file=sys.stderr)
+            return 1
         sys.stdout.write(json.dumps(ready) + "\n")
         sys.stdout.flush()
         await runtime.stopping.wait()
@@ -313,16 +318,23 @@ class SimFarm:
 
     def __init__(self, profile: str = DEFAULT_PROFILE, count: int = 1, *, host: str = "127.0.0.1",
                  seed: int | None = None, clock_scale: float | None = None,
-                 startup_timeout: float = 30.0) -> None:
+                 control_port: int = 0, startup_timeout: float = 30.0) -> None:
         if not 1 <= count <= MAX_DEVICES:
             raise ValueError(f"count must be 1..{MAX_DEVICES}, got {count}")
         if clock_scale is not None and not (math.isfinite(clock_scale) and clock_scale > 0):
             raise ValueError(f"clock_scale must be a number > 0, got {clock_scale!r}")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"host must be an IP address to listen on, like 127.0.0.1, got {host!r}") from None
+        if not 0 <= control_port < 65536:
+            raise ValueError(f"control_port must be 0 (any) or a TCP port, got {control_port}")
         self.profile = profile
         self.count = count
         self.host = host
         self.seed = seed
         self.clock_scale = clock_scale
+        self.requested_control_port = control_port
         self.startup_timeout = startup_timeout
         self.devices: list[FarmDevice] = []
         self.control_port: int | None = None
@@ -346,7 +358,8 @@ class SimFarm:
             raise FarmError("farm already started")
         validate_profile(self.profile)           # a bad profile is a ConfigError here, not a crash there
         cmd = [sys.executable, "-m", "harness.sim.farm", "serve", "--profile", str(self.profile),
-               "--count", str(self.count), "--host", self.host, "--exit-with-stdin"]
+               "--count", str(self.count), "--host", self.host, "--exit-with-stdin",
+               "--control-port", str(self.requested_control_port)]
         if self.seed is not None:
             cmd += ["--seed", str(self.seed)]
         if self.clock_scale is not None:
