@@ -412,23 +412,25 @@ class Kernel:
         self._emit(KernelEvent("link_removed", name, link.ifindex))
 
     def set_admin(self, name: str, up: bool) -> None:
-        """SIOCSIFFLAGS / `ip link set`: IFF_UP on (dev_open) or off (dev_close)."""
+        """SIOCSIFFLAGS / `ip link set`: IFF_UP on (dev_open) or off (dev_close).
+
+        __dev_notify_flags sends the RTM_NEWLINK before NETDEV_UP/NETDEV_DOWN run, so the
+        `link` event comes before the address and route changes they cause."""
         link = self.link(name)
         if link.admin_up == up:
             return
         link.admin_up = up
+        self._link_event(link)
         if up:
             for iface in link.ipv4:
                 self._add_kernel_routes(link, iface)
             if link.carrier:
                 self._ipv6_link_up(link)
-            self._link_event(link)
-            if link.carrier and not link.is_loopback:
-                self._later(LINKWATCH_SECONDS, lambda: self._linkwatch(name))
+                if not link.is_loopback:
+                    self._later(LINKWATCH_SECONDS, lambda: self._linkwatch(name))
         else:
             self._drop_routes_via(link.name)
             self._drop_ipv6(link)
-            self._link_event(link)
 
     def _linkwatch(self, name: str) -> None:
         link = self.links.get(name)
@@ -436,17 +438,17 @@ class Kernel:
             self._link_event(link)
 
     def set_carrier(self, name: str, carrier: bool) -> None:
-        """The container side: the veth peer went up or down."""
+        """The container side: the veth peer went up or down (linkwatch, NETDEV_CHANGE).
+
+        Losing carrier keeps addresses and routes (shown `linkdown`); IPv6 link-local is only
+        created once the link has carrier (addrconf_link_ready)."""
         link = self.link(name)
         if link.carrier == carrier:
             return
         link.carrier = carrier
-        if link.admin_up:
-            if carrier:
-                self._ipv6_link_up(link)
-            else:
-                self._drop_ipv6(link)
         self._link_event(link)
+        if carrier and link.admin_up:
+            self._ipv6_link_up(link)
 
     def set_mtu(self, name: str, mtu: int) -> None:
         link = self.link(name)
