@@ -1,18 +1,19 @@
 """Find the few lines worth a regex in a large log, fast.
 
 The input is read in large binary chunks. Each chunk is searched with `bytes.find` for the primary
-anchors (literal text every primary pattern's match contains); only when a chunk holds a primary
-hit are the companion anchors searched, in that chunk and its two neighbours (companions are only
-wanted near a primary). Line numbers come from counting newlines per chunk. Nothing is decoded or
+anchors (literal text every primary pattern's match contains); companion anchors are searched only
+within CONTEXT_BYTES of a primary hit, which may reach into the neighbouring chunks (companions
+are only wanted near a primary). Line numbers come from counting newlines per chunk. Nothing is decoded or
 parsed except the candidate lines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-CHUNK_SIZE = 8 << 20
+CHUNK_SIZE = 4 << 20       # bytes read at a time; about the size of a chunk
+CONTEXT_BYTES = 512 << 10  # around a primary hit: seconds of even a busy log (~5000 lines)
 
 
 @dataclass(frozen=True)
@@ -25,44 +26,43 @@ class RawLine:
 class _Chunk:
     data: bytes
     first_line: int                  # number of its first line
-    primary_hits: bool = False
-    companions_scanned: bool = False
+    primary_hits: list[int] = field(default_factory=list)   # line starts
 
 
-def whole_lines(blocks: Iterable[bytes], chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """Regroup arbitrary blocks into chunks of about chunk_size that end at a line end
-    (the last one may not). A line longer than a chunk stays whole."""
-    pending: list[bytes] = []
-    size = 0
+def whole_lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """Regroup blocks into chunks that end at a line end (the last one may not): each block's
+    unfinished last line is carried to the next. A line longer than a block stays whole."""
+    carry = b""
     for block in blocks:
         if not block:
             continue
-        pending.append(block)
-        size += len(block)
-        if size < chunk_size:
-            continue
-        data = b"".join(pending)
+        data = carry + block if carry else block
         cut = data.rfind(b"\n") + 1
-        if cut == 0:                       # no line end yet: keep accumulating
-            pending, size = [data], len(data)
+        if cut == 0:
+            carry = data
             continue
-        yield data[:cut]
-        rest = data[cut:]
-        pending, size = ([rest], len(rest)) if rest else ([], 0)
-    if size:
-        yield b"".join(pending)
+        if cut == len(data):
+            carry = b""
+            yield data
+        else:
+            carry = data[cut:]
+            yield data[:cut]
+    if carry:
+        yield carry
 
 
-def _line_starts(data: bytes, anchors: Iterable[bytes]) -> set[int]:
+def _line_starts(data: bytes, anchors: Iterable[bytes], begin: int = 0, stop: int | None = None) -> set[int]:
+    """Start offsets of the lines holding an anchor at an offset in [begin, stop)."""
+    stop = len(data) if stop is None else stop
     starts: set[int] = set()
     for anchor in anchors:
-        pos = data.find(anchor)
+        pos = data.find(anchor, begin, stop)
         while pos != -1:
             starts.add(data.rfind(b"\n", 0, pos) + 1)
             end = data.find(b"\n", pos)
             if end == -1:
                 break
-            pos = data.find(anchor, end)   # the rest of this line is already a candidate
+            pos = data.find(anchor, end, stop)   # the rest of this line is already a candidate
     return starts
 
 
@@ -98,25 +98,28 @@ class CandidateScanner:
         self.bytes += len(data)
         starts = _line_starts(data, self.primary_anchors)
         if starts:
-            chunk.primary_hits = True
+            chunk.primary_hits = sorted(starts)
             self._take(chunk, starts)
         if self._current is not None:
-            self._companions_near(self._current, (self._previous, self._current, chunk))
+            self._companions_near(self._previous, self._current, chunk)
         self._previous, self._current = self._current, chunk
 
     def finish(self) -> list[RawLine]:
         if self._current is not None:
-            self._companions_near(self._current, (self._previous, self._current))
+            self._companions_near(self._previous, self._current, None)
         self._previous = self._current = None
         return [self._found[n] for n in sorted(self._found)]
 
-    def _companions_near(self, chunk: _Chunk, neighbourhood: tuple[_Chunk | None, ...]) -> None:
-        if not chunk.primary_hits:
-            return
-        for near in neighbourhood:
-            if near is not None and not near.companions_scanned:
-                near.companions_scanned = True
-                self._take(near, _line_starts(near.data, self.companion_anchors))
+    def _companions_near(self, before: _Chunk | None, chunk: _Chunk, after: _Chunk | None) -> None:
+        """Companion lines within CONTEXT_BYTES of each primary hit of `chunk`."""
+        for hit in chunk.primary_hits:
+            begin, stop = hit - CONTEXT_BYTES, hit + CONTEXT_BYTES
+            self._take(chunk, _line_starts(chunk.data, self.companion_anchors, max(0, begin), stop))
+            if begin < 0 and before is not None:
+                self._take(before, _line_starts(before.data, self.companion_anchors,
+                                                max(0, len(before.data) + begin)))
+            if stop > len(chunk.data) and after is not None:
+                self._take(after, _line_starts(after.data, self.companion_anchors, 0, stop - len(chunk.data)))
 
     def _take(self, chunk: _Chunk, starts: set[int]) -> None:
         for line in _lines_at(chunk, starts):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from harness.logs.records import parse_line, seconds_of
-from harness.logs.scan import CandidateScanner, RawLine, whole_lines
+from harness.logs.scan import CHUNK_SIZE, CandidateScanner, RawLine, whole_lines
 from harness.logs.signatures import (RECORD_ATTRIBUTES, CompanionRule, Pattern, Registry, Signature,
                                      load_registry)
 from harness.logs.versions import parse_version
@@ -26,7 +26,6 @@ from harness.parsers.logcat import LogEntry
 
 # Without timestamps on both lines, a window of W seconds is taken as W * this many lines.
 LINES_PER_SECOND_WITHOUT_TIMESTAMPS = 200
-READ_SIZE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -306,7 +305,7 @@ def triage_stream(stream: IO[bytes], registry: Registry | None = None,
         nonlocal problem
         while True:
             try:
-                block = stream.read(READ_SIZE)
+                block = stream.read(CHUNK_SIZE)
             except (OSError, EOFError, ValueError) as e:
                 problem = f"input ended early: {e}"
                 return
