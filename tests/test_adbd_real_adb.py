@@ -23,6 +23,7 @@ needs_shell = pytest.mark.skipif(importlib.util.find_spec("harness.sim.shell.int
 
 # Device roles (indexes into farm.serials)
 GENERAL, TRANSFER, ROOT, RESTART, REFUSED, STATE_A, STATE_B, ADBUTILS = range(8)
+REBOOT = REFUSED       # refused-service checks leave no state behind
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +178,23 @@ def test_adb_reconnects_after_a_container_restart(farm, adb, client):
     assert adb.cli("-s", s, "wait-for-device", timeout=TIMEOUT).returncode == 0
     assert d.sync.read_bytes("/data/local/tmp/keep") == b"survives /data"
     assert status(farm, s)["boot_count"] == 2
+
+
+def test_adb_reboot_drops_the_device_and_it_boots_again(farm, adb):
+    s = serial(farm, REBOOT)
+    boots = status(farm, s)["boot_count"]
+    done = adb.cli("-s", s, "reboot", timeout=TIMEOUT)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert adb.cli("-s", s, "wait-for-disconnect", timeout=TIMEOUT).returncode == 0
+    assert adb.cli("-s", s, "wait-for-device", timeout=TIMEOUT).returncode == 0
+    assert status(farm, s)["boot_count"] == boots + 1
+
+
+def test_adb_install_streams_the_apk_over_exec_cmd(farm, adb, tmp_path):
+    apk = tmp_path / "app.apk"
+    apk.write_bytes(os.urandom(300_000))
+    done = adb.cli("-s", serial(farm, TRANSFER), "install", "-r", str(apk), timeout=TIMEOUT)
+    assert (done.returncode, done.stdout) == (0, "Performing Streamed Install\nSuccess\n"), done.stderr
 
 
 # -- many devices, independent state ----------------------------------------------------------------

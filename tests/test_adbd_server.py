@@ -363,6 +363,33 @@ def test_pty_shell_translates_newlines():
     run_with_device(test)
 
 
+def test_interactive_pty_shell_prompts_echoes_and_exits():
+    async def test(device, server, shell):
+        host = await Host.connect(server.port)
+        ids = await host.open("shell,v2,TERM=xterm,pty:")
+        host.write(ids, sp.encode_packet(sp.PacketId.STDIN, b"nosuchcmd\necho hi\nexit 5\n"))
+        packets = sp.ShellPacketReader().feed(await host.read_to_close(ids))
+        assert b"".join(p.data for p in packets if p.id == 1) == (
+            b"redroid_x86_64:/ $ nosuchcmd\r\n/system/bin/sh: nosuchcmd: not found\r\n"
+            b"127|redroid_x86_64:/ $ echo hi\r\nhi\r\nredroid_x86_64:/ $ exit 5\r\n")
+        assert packets[-1] == sp.ShellPacket(3, b"\x05")
+        await host.close()
+
+    run_with_device(test)
+
+
+def test_shell_without_command_on_a_pipe_runs_stdin_line_by_line():
+    async def test(device, server, shell):
+        host = await Host.connect(server.port)
+        ids = await host.open("shell,v2,raw:")
+        host.write(ids, sp.encode_packet(sp.PacketId.STDIN, b"echo hi\n") + sp.encode_packet(sp.PacketId.CLOSE_STDIN))
+        packets = sp.ShellPacketReader().feed(await host.read_to_close(ids))
+        assert packets == [sp.ShellPacket(1, b"hi\n"), sp.ShellPacket(3, b"\x00")]
+        await host.close()
+
+    run_with_device(test)
+
+
 # -- sync ---------------------------------------------------------------------------------------
 def test_sync_stat_push_list_pull_over_one_stream():
     async def test(device, server, shell):

@@ -89,7 +89,7 @@ async def _run_or_interact(device: "VirtualDevice", request: ShellRequest, stdin
                            stdout: Output, stderr: Output) -> int:
     if request.command:
         return await _run(device, request.command, stdin, stdout, stderr)
-    return await _interactive(device, stdin, stdout, stderr, echo=request.pty)
+    return await _interactive(device, stdin, stdout, stderr, terminal=request.pty)
 
 
 async def _run(device: "VirtualDevice", command: str, stdin: Input, stdout: Output,
@@ -107,18 +107,21 @@ async def _run(device: "VirtualDevice", command: str, stdin: Input, stdout: Outp
 
 
 async def _interactive(device: "VirtualDevice", stdin: Input, stdout: Output, stderr: Output,
-                       *, echo: bool) -> int:
-    """A login shell reduced to a line loop: mksh's prompt (`1|host:/ $ ` after a failure),
-    one `sh -c` per line, `exit [N]` or EOF to leave. State (cwd, variables) does not carry over."""
+                       *, terminal: bool) -> int:
+    """A login shell reduced to a line loop: one `sh -c` per line, `exit [N]` or EOF to leave.
+    On a terminal (pty) it shows mksh's prompt (`1|host:/ $ ` after a failure) and echoes the
+    input; on a pipe (raw) it does neither, as mksh is then not interactive. State (cwd,
+    variables) does not carry over from one line to the next."""
     status = 0
     while True:
-        prefix = f"{status}|" if status else ""
-        sigil = "#" if device.shell_uid() == 0 else "$"
-        stdout.write(f"{prefix}{device.props.get('ro.product.device')}:/ {sigil} ".encode())
+        if terminal:
+            prefix = f"{status}|" if status else ""
+            sigil = "#" if device.shell_uid() == 0 else "$"
+            stdout.write(f"{prefix}{device.props.get('ro.product.device')}:/ {sigil} ".encode())
         line = await stdin.readline()
         if not line:
             return status
-        if echo:
+        if terminal:
             stdout.write(line)
         leave = _EXIT_LINE.match(line)
         if leave:
