@@ -22,7 +22,7 @@ NDC_WORD_RE = re.compile(r"^[A-Za-z0-9_.:/@,+-]{1,64}$")       # no spaces, quot
 
 
 def interface_name(value: object) -> str:
-    if not isinstance(value, str) or not IFNAME_RE.match(value):
+    if not isinstance(value, str) or not IFNAME_RE.fullmatch(value):
         raise InvalidNetValue(
             f"interface name {value!r} is invalid: expected 1-15 characters, a letter first, "
             "then letters, digits, '_', '.' or '-' (like eth0)")
@@ -64,19 +64,19 @@ def ipv4_destination(value: object) -> str:
 
 
 def hostname_or_ipv4(value: object) -> str:
-    if isinstance(value, str) and (HOSTNAME_RE.match(value) or _is_ipv4(value)):
+    if isinstance(value, str) and (HOSTNAME_RE.fullmatch(value) or _is_ipv4(value)):
         return value
     raise InvalidNetValue(f"ping target {value!r} is invalid: expected an IPv4 address or a host name like www.google.com")
 
 
 def prop_name(value: object) -> str:
-    if not isinstance(value, str) or not PROP_NAME_RE.match(value):
+    if not isinstance(value, str) or not PROP_NAME_RE.fullmatch(value):
         raise InvalidNetValue(f"property name {value!r} is invalid: expected letters, digits, '_', '.', '-' (like net.dns1)")
     return value
 
 
 def prop_value(value: object) -> str:
-    if not isinstance(value, str) or not PROP_VALUE_RE.match(value):
+    if not isinstance(value, str) or not PROP_VALUE_RE.fullmatch(value):
         raise InvalidNetValue(f"property value {value!r} is invalid: expected at most 91 characters of "
                               "letters, digits, space and ._:/+,=@-")
     return value
@@ -85,7 +85,7 @@ def prop_value(value: object) -> str:
 def ndc_word(value: object) -> str:
     """One ndc argument: netd splits on spaces and ndc refuses embedded quotes."""
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if not isinstance(text, str) or not NDC_WORD_RE.match(text):
+    if not isinstance(text, str) or not NDC_WORD_RE.fullmatch(text):
         raise InvalidNetValue(f"ndc argument {value!r} is invalid: expected one word of letters, digits and ._:/@,+-")
     return text
 
