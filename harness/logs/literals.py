@@ -55,7 +55,7 @@ def required_literals(regex: str) -> list[str]:
 
     walk(tree)
     close()
-    return sorted(set(runs), key=len, reverse=True)
+    return sorted(set(runs), key=lambda run: (-len(run), run))
 
 
 def check_anchor(regex: str, anchor: str | None, *, min_length: int) -> str:

@@ -301,11 +301,14 @@ def triage_stream(stream: IO[bytes], registry: Registry | None = None,
     engine = Triage(registry, android)
     problem: str | None = None
 
+    # read1: whatever is ready, so a decompressor that fails later has handed over all it could
+    read = getattr(stream, "read1", stream.read)
+
     def blocks() -> Iterator[bytes]:
         nonlocal problem
         while True:
             try:
-                block = stream.read(CHUNK_SIZE)
+                block = read(CHUNK_SIZE)
             except (OSError, EOFError, ValueError) as e:
                 problem = f"input ended early: {e}"
                 return
