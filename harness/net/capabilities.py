@@ -19,7 +19,7 @@ from harness.device import Device, parse_getprop
 from harness.errors import CommandTimeout, HarnessError
 from harness.net import validate
 from harness.net.commands import NetCommands
-from harness.parsers.dumpsys_common import is_dumpsys_error
+from harness.parsers.dumpsys_ethernet import parse_dumpsys_ethernet
 from harness.parsers.ifconfig import parse_ifconfig
 
 PROBE_TIMEOUT = 10.0
@@ -163,10 +163,10 @@ def _ethernet_service(device: Device, timeout: float, notes: list[str]) -> tuple
     result = _run(device, "dumpsys ethernet", timeout, notes)
     if result is None:
         return False, None
-    lines = [line for line in result.stdout.splitlines() if line.strip()]
-    if not result.ok or not lines or any(is_dumpsys_error(line) for line in lines[:2]):
+    parsed = parse_dumpsys_ethernet(result.stdout + result.stderr)
+    if not result.ok or parsed.errors or not (parsed.interfaces or parsed.tracking is not None):
         return False, None
-    return True, None
+    return True, parsed.interfaces[0].name if parsed.interfaces else None
 
 
 def _first_ethernet(device: Device, caps: DeviceCapabilities, timeout: float, notes: list[str]) -> str | None:
