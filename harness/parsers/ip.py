@@ -31,17 +31,23 @@ def _is_error(text: str) -> bool:
     return bool(_ERROR.match(text))
 
 
-def _one_line_records(lines: list[Line]) -> Iterator[Line]:
-    """`ip -o` joins a record's lines with '\\'; give them back as separate lines."""
+def _one_line_records(lines: list[Line]) -> Iterator[tuple[Line, Line]]:
+    """`ip -o` joins a record's lines with '\\'; give them back as separate lines, each with the
+    input line it came from (what is kept when a part cannot be parsed)."""
     for line in lines:
         if "\\" not in line.text:
-            yield line
+            yield line, line
             continue
         parts = re.split(r"\\\s*", line.text)
-        yield Line(line.number, parts[0])
+        yield Line(line.number, parts[0]), line
         for part in parts[1:]:
             if part.strip():
-                yield Line(line.number, "    " + part)
+                yield Line(line.number, "    " + part), line
+
+
+def _keep(unparsed: list[Line], source: Line) -> None:
+    if not unparsed or unparsed[-1] is not source:
+        unparsed.append(source)
 
 
 def _keyword_values(tokens: list[str], with_value: set[str], bare: set[str]) -> tuple[dict[str, str], set[str], list[str]]:
@@ -235,7 +241,7 @@ def parse_ip_addr(text: str | bytes | None) -> IpAddrResult:
             builders.append(by_index[key])
         return by_index[key]
 
-    for line in _one_line_records(split_lines(text)):
+    for line, source in _one_line_records(split_lines(text)):
         stripped = line.text.strip()
         if not stripped:
             continue
@@ -252,7 +258,7 @@ def parse_ip_addr(text: str | bytes | None) -> IpAddrResult:
             continue
         if current is not None and current.body(line):
             continue
-        unparsed.append(line)
+        _keep(unparsed, source)
     return IpAddrResult(links=tuple(b.build() for b in builders), errors=tuple(errors), unparsed=tuple(unparsed))
 
 
@@ -400,7 +406,7 @@ def parse_ip_route(text: str | bytes | None) -> IpRouteResult:
     routes: list[IpRoute] = []
     errors: list[str] = []
     unparsed: list[Line] = []
-    for line in _one_line_records(split_lines(text)):
+    for line, source in _one_line_records(split_lines(text)):
         stripped = line.text.strip()
         if not stripped:
             continue
@@ -416,7 +422,7 @@ def parse_ip_route(text: str | bytes | None) -> IpRouteResult:
         elif (route := _route(Line(line.number, stripped))) is not None:
             routes.append(route)
         else:
-            unparsed.append(line)
+            _keep(unparsed, source)
     return IpRouteResult(routes=tuple(routes), errors=tuple(errors), unparsed=tuple(unparsed))
 
 

@@ -4,7 +4,7 @@ Codes are classified as NativeDaemonEvent does: 1xx continue, 2xx ok, 4xx server
 (the operation failed, e.g. `400 0 addInterfaceToNetwork() failed (Device or resource busy)`),
 5xx client error (syntax/parameters), 6xx unsolicited. A reply ends at its first 2xx-5xx line.
 Client-side messages (`Error connecting (...)`, `Usage: ...`, `[Connected to Netd]`) are
-returned in `notices`. NUL separators (raw socket captures) count as line ends.
+returned in `notices`. NUL separators (raw socket captures) split replies too; line numbers stay those of the input.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import enum
 import ipaddress
 import re
 
-from harness.parsers.base import Line, ParseResult, as_text, normalize_mac, parse_int, parse_ip, split_lines
+from harness.parsers.base import Line, ParseResult, normalize_mac, parse_int, parse_ip, split_lines
 
 _REPLY = re.compile(r"^(?P<code>\d{3})(?: (?P<seq>\d+))?(?: (?P<message>.*))?$")
 # A trailing "(strerror)" that sendMsg(..., addErrno=true) appends.
@@ -134,11 +134,16 @@ def _reply(line: Line, m: re.Match[str]) -> NdcReply:
                     kind=kind, errno_text=errno["errno"] if errno else None)
 
 
+def _reply_lines(text: str | bytes | None) -> list[Line]:
+    """Input lines split further at NULs (each netd reply ends in one); numbers stay the input's."""
+    return [Line(line.number, part) for line in split_lines(text) for part in line.text.split("\0")]
+
+
 def parse_ndc(text: str | bytes | None) -> NdcResult:
     replies: list[NdcReply] = []
     notices: list[str] = []
     unparsed: list[Line] = []
-    for line in split_lines(as_text(text).replace("\0\n", "\n").replace("\0", "\n")):
+    for line in _reply_lines(text):
         stripped = line.text.strip()
         if not stripped:
             continue
