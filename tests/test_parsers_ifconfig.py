@@ -160,3 +160,9 @@ def test_to_dict_is_json_ready():
     text = json.dumps(data)
     assert '"172.17.0.2"' in text and data["interfaces"][0]["flags"] == ["BROADCAST", "MULTICAST", "RUNNING", "UP"]
     assert list(data)[-1] == "unparsed"
+
+
+def test_toybox_header_with_driver():
+    (eth0,) = parse_ifconfig("eth0      Link encap:Ethernet  HWaddr 02:42:ac:11:00:02  Driver veth\n"
+                             "          UP BROADCAST RUNNING MULTICAST  MTU:1500  Metric:1\n").interfaces
+    assert (eth0.link_encap, eth0.mac, eth0.driver) == ("Ethernet", "02:42:ac:11:00:02", "veth")

@@ -100,3 +100,9 @@ def test_busybox_toybox_bsd():
 
 def test_nothing_printed():
     assert parse_ping("").failure == "no_output"
+
+
+def test_icmp_net_unreachable_from_a_router():
+    result = parse_ping("PING 10.9.9.9 (10.9.9.9) 56(84) bytes of data.\n"
+                        "From 10.0.2.2 icmp_seq=1 Destination Net Unreachable\n")
+    assert result.failure == "host_unreachable" and result.icmp_errors[0].message == "Destination Net Unreachable"

@@ -44,7 +44,8 @@ _FAILURE_KINDS = (
     ("unknown_host", ("unknown host", "bad address", "Name or service not known", "No address associated",
                       "Temporary failure in name resolution", "Unknown host", "nodename nor servname")),
     ("permission_denied", ("Operation not permitted", "Permission denied")),
-    ("host_unreachable", ("Host Unreachable", "No route to host")),
+    # An ICMP "Destination Host/Net/Port Unreachable" or "... Prohibited" came back from a hop.
+    ("host_unreachable", ("Unreachable", "Prohibited", "No route to host")),
 )
 
 
