@@ -16,7 +16,7 @@ from harness.sim.adbd import shell_protocol as sp
 from harness.sim.adbd import sync_protocol as sync
 from harness.sim.adbd.protocol import (A_CLSE, A_CNXN, A_OKAY, A_OPEN, A_WRTE, Message,
                                        MessageReader, encode)
-from harness.sim.adbd.server import EMULATOR_PORTS, AdbdServer, reserve_port
+from harness.sim.adbd.server import EMULATOR_PORTS, AdbdServer, reserve_port, serve_device
 from harness.sim.clock import Scheduler
 from harness.sim.device import VirtualDevice
 from harness.sim.profile import load_sim_profile
@@ -167,7 +167,7 @@ def run_with_device(test, *, build_type: str | None = None):
                 update={"build_type": build_type})})
         scheduler = Scheduler(realtime=True, scale=0.05)
         device = VirtualDevice(profile, index=0, scheduler=scheduler)
-        server = AdbdServer(device)
+        server = serve_device(device)
         shell = FakeShell()
         device.run_shell = shell
         try:
@@ -187,10 +187,31 @@ def test_port_is_never_an_emulator_port_and_refuses_until_adbd_is_up():
         profile = load_sim_profile("sim-android-8.1-buggy")
         scheduler = Scheduler(realtime=True, scale=1.0)
         device = VirtualDevice(profile, index=0, scheduler=scheduler)
-        server = AdbdServer(device)
+        server = serve_device(device)
         try:
             assert server.port not in EMULATOR_PORTS
             assert not server.listening and refused(server.port)
+        finally:
+            server.close()
+            scheduler.close()
+
+    asyncio.run(main())
+
+
+def test_adbd_started_inside_the_device_constructor_is_not_lost():
+    # With a very fast clock, the boot's "adbd up" event can run while VirtualDevice() is still
+    # constructing; the transport given to the constructor must receive it.
+    async def main():
+        profile = load_sim_profile("sim-android-8.1-buggy")
+        profile = profile.model_copy(update={"sim": profile.sim.model_copy(
+            update={"boot": profile.sim.boot.model_copy(update={"adbd_ms": 0.0})})})
+        scheduler = Scheduler(realtime=True, scale=0.001)
+        server = AdbdServer()
+        await asyncio.sleep(0.01)                      # device time runs ahead of the boot events
+        device = VirtualDevice(profile, index=0, scheduler=scheduler, transport=server)
+        server.attach(device)
+        try:
+            await wait_until(lambda: server.listening, "adbd to listen")
         finally:
             server.close()
             scheduler.close()

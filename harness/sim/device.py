@@ -37,7 +37,8 @@ class _NoTransport:
 
 
 class VirtualDevice:
-    def __init__(self, profile: SimProfile, *, index: int = 0, scheduler: Scheduler) -> None:
+    def __init__(self, profile: SimProfile, *, index: int = 0, scheduler: Scheduler,
+                 transport: TransportControl | None = None) -> None:
         self.profile = profile
         self.index = index
         self.scheduler = scheduler
@@ -45,7 +46,9 @@ class VirtualDevice:
         self.fs = VirtualFS()
         self.props = PropertyService()
         self.processes = ProcessTable()
-        self.transport: TransportControl = _NoTransport()
+        # Given here (not assigned later) so that an adbd started during the first boot's
+        # events, which a fast realtime clock may run inside this constructor, is not lost.
+        self.transport: TransportControl = transport or _NoTransport()
         self.adbd_root = False
         self.alive = True              # False once killed: never accepts TCP again
         self.boot_count = 0

@@ -120,8 +120,10 @@ class FarmRuntime:
     async def start(self, control_port: int) -> dict[str, Any]:
         for index in range(self.count):
             scheduler = Scheduler(realtime=True, scale=self.clock_scale)
-            device = VirtualDevice(self.profile, index=index, scheduler=scheduler)
-            self.devices.append(HostedDevice(device, scheduler, AdbdServer(device, self.host)))
+            adbd = AdbdServer(self.host)
+            device = VirtualDevice(self.profile, index=index, scheduler=scheduler, transport=adbd)
+            adbd.attach(device)
+            self.devices.append(HostedDevice(device, scheduler, adbd))
         self._control = await asyncio.start_server(self._serve_control, self.host, control_port,
                                                    limit=MAX_REQUEST_BYTES)
         deadline = time.monotonic() + READY_WAIT_S

@@ -58,20 +58,28 @@ def reserve_port(host: str, port: int = 0) -> socket.socket:
 
 
 class AdbdServer:
-    """adbd of one virtual device; assigns itself to `device.transport`."""
+    """adbd of one virtual device. Create it first and hand it to the device as its transport
+    (`VirtualDevice(..., transport=server)`, then `server.attach(device)`), or use
+    `serve_device()` for a device that already exists."""
 
-    def __init__(self, device: "VirtualDevice", host: str = "127.0.0.1", port: int = 0) -> None:
-        self.device = device
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.device: "VirtualDevice | None" = None
         self.host = host
         self._loop = asyncio.get_running_loop()
         self._sock: socket.socket | None = reserve_port(host, port)
         self.port: int = self._sock.getsockname()[1]
         self._listening = False
+        self._wants_listening = False        # asked before attach(): applied by attach()
         self._retry: asyncio.TimerHandle | None = None
         self._sessions: set[Session] = set()
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
+
+    def attach(self, device: "VirtualDevice") -> None:
+        self.device = device
         device.transport = self
+        if self._wants_listening:
+            self._listen()
 
     @property
     def serial(self) -> str:
@@ -85,6 +93,7 @@ class AdbdServer:
     def set_listening(self, listening: bool) -> None:
         if self._closed:
             return
+        self._wants_listening = listening
         if listening:
             self._listen()
         else:
@@ -110,14 +119,13 @@ class AdbdServer:
 
     # -- internals ------------------------------------------------------------------------------
     def _listen(self) -> None:
-        if self._listening:
+        if self._listening or self.device is None:
             return
         if self._sock is None:
             try:
                 self._sock = _bound_socket(self.host, self.port)
             except OSError as exc:
-                log.warning("adbd %s: cannot bind %s yet (%s), retrying", self.device.index,
-                            self.serial, exc)
+                log.warning("adbd %s: cannot bind yet (%s), retrying", self.serial, exc)
                 if self._retry is None:
                     self._retry = self._loop.call_later(REBIND_RETRY_S, self._retry_listen)
                 return
@@ -149,10 +157,11 @@ class AdbdServer:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
-                log.warning("adbd %s: accept failed: %s", self.device.index, exc)
+                log.warning("adbd %s: accept failed: %s", self.serial, exc)
                 return
             conn.setblocking(False)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # small OKAYs go out now
+            assert self.device is not None, "listening only once attached"
             session = Session(self.device, conn)
             self._sessions.add(session)
             task = self._loop.create_task(self._serve(session))
@@ -167,5 +176,7 @@ class AdbdServer:
 
 
 def serve_device(device: "VirtualDevice", host: str = "127.0.0.1", port: int = 0) -> AdbdServer:
-    """Attach an adbd to `device` (call inside the running loop, right after creating it)."""
-    return AdbdServer(device, host, port)
+    """Attach an adbd to an existing device (call inside the running loop)."""
+    server = AdbdServer(host, port)
+    server.attach(device)
+    return server
