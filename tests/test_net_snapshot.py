@@ -7,7 +7,7 @@ import json
 import pytest
 
 from harness.net.snapshot import diff, take_snapshot
-from test_net_fakes import (DUMPSYS_HEALTHY, RULES_HEALTHY, ScriptedDevice, caps_44, caps_81, healthy_81, ok,
+from test_net_fakes import (DUMPSYS_HEALTHY, RULES_HEALTHY, ScriptedDevice, caps_44, healthy_81, ok,
                             race_81, with_caps)
 
 

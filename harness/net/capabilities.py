@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from harness.device import Device, parse_getprop
+from harness.device import Device
 from harness.errors import CommandTimeout, HarnessError
 from harness.net import validate
 from harness.net.commands import NetCommands
 from harness.parsers.dumpsys_ethernet import parse_dumpsys_ethernet
+from harness.parsers.getprop import parse_getprop
 from harness.parsers.ifconfig import parse_ifconfig
 
 PROBE_TIMEOUT = 10.0
@@ -80,11 +81,13 @@ _cache: weakref.WeakKeyDictionary[Device, DeviceCapabilities] = weakref.WeakKeyD
 
 def capabilities(device: Device, *, interface: str | None = None, refresh: bool = False,
                  timeout: float = PROBE_TIMEOUT) -> DeviceCapabilities:
-    """The device's capabilities, probed on first use (or when `refresh`)."""
-    cached = _cache.get(device)
-    if cached is not None and not refresh and (interface is None or cached.interface == interface):
-        return cached
-    caps = probe(device, interface=interface, timeout=timeout)
+    """The device's capabilities, probed on first use (or when `refresh`). A given `interface`
+    (e.g. from the device profile) replaces the discovered one without probing again."""
+    caps = _cache.get(device)
+    if caps is None or refresh:
+        caps = probe(device, interface=interface, timeout=timeout)
+    elif interface is not None and caps.interface != interface:
+        caps = dataclasses.replace(caps, interface=validate.interface_name(interface), interface_source="given")
     _cache[device] = caps
     return caps
 
@@ -94,7 +97,7 @@ def probe(device: Device, *, interface: str | None = None, timeout: float = PROB
     if interface is not None:
         validate.interface_name(interface)
     notes: list[str] = []
-    props = parse_getprop(device.run("getprop", timeout=timeout, check=True).stdout)
+    props = parse_getprop(device.run("getprop", timeout=timeout, check=True).stdout).properties
     sdk_text = props.get("ro.build.version.sdk", "")
     caps = DeviceCapabilities(serial=device.serial, release=props.get("ro.build.version.release", "?"),
                               sdk=int(sdk_text) if sdk_text.isdigit() else 0,

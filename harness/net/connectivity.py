@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,6 @@ from harness.net import validate
 from harness.net.capabilities import DeviceCapabilities, capabilities
 from harness.net.commands import InterfaceState, Query, dns_properties, output_of
 from harness.net.errors import NetworkTimeout, ToolUnavailable
-from harness.parsers.dumpsys_connectivity import DumpsysConnectivityResult, parse_dumpsys_connectivity
 from harness.parsers.getprop import parse_getprop
 from harness.parsers.ping import PingResult, parse_ping
 
@@ -370,7 +369,7 @@ def check(device: Device, targets: ConnectivityTargets | Mapping[str, Any] | Non
     """Check the layers in order (all of them by default, even after a failure, so the report
     shows the whole picture); `stop_at_first_failure` marks the rest NOT_RUN instead."""
     targets = targets if isinstance(targets, ConnectivityTargets) else ConnectivityTargets.from_mapping(targets)
-    caps = capabilities(device, interface=interface) if interface else capabilities(device)
+    caps = capabilities(device, interface=interface)
     iface = interface or caps.interface
     if iface is None:
         raise ToolUnavailable(f"no Ethernet interface found on {device.serial}: give one (interface=...)",

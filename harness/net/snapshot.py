@@ -23,8 +23,7 @@ from typing import Any
 from harness.device import Device
 from harness.errors import CommandTimeout, HarnessError
 from harness.net.capabilities import DeviceCapabilities, capabilities
-from harness.net.commands import RT_TABLES_PATH, InterfaceState, Query, output_of, parse_rt_tables
-from harness.parsers.base import to_jsonable
+from harness.net.commands import InterfaceState, Query, output_of, parse_rt_tables
 from harness.parsers.getprop import parse_getprop
 from harness.parsers.ip import IpRule
 

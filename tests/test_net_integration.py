@@ -1,0 +1,151 @@
+"""harness.net against virtual devices through the real adb server (no mocks on the way).
+
+One private adb server per module and one farm per profile; the tests of a profile share its
+device and each leaves it as it found it (the restart test runs last).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.adb_server import AdbServer
+from harness.device import Device
+from harness.net.capabilities import capabilities
+from harness.net.connectivity import (ConnectivityLayer as L, ConnectivityTargets, LayerStatus as S, check,
+                                      wait_for_network)
+from harness.net.errors import NdcError
+from harness.net.iface import InterfaceControl
+from harness.net.ndc import Ndc
+from harness.net.snapshot import diff, take_snapshot
+from harness.sim.farm import SimFarm
+from harness.sim.profile import PROFILE_DIR
+
+HEALTHY = "sim-android-8.1-fixed"
+TARGETS = ConnectivityTargets(hosts=("8.8.8.8",), hostname="www.google.com")
+NETWORK_TIMEOUT = 60.0
+SPARE_NET_ID = 500           # far from ConnectivityService's 100, 101, ...
+
+
+def _profile_or_skip(name: str) -> str:
+    if not (PROFILE_DIR / f"{name}.yaml").exists():
+        pytest.skip(f"profile {name} has not landed in device_profiles/ yet")
+    return name
+
+
+@pytest.fixture(scope="module")
+def adb_server():
+    with AdbServer.start() as server:
+        yield server
+
+
+def _start(adb_server: AdbServer, profile: str):
+    farm = SimFarm(profile, count=1)
+    farm.start()
+    try:
+        serial = farm.serials[0]
+        adb_server.connect(serial, timeout=15)
+        device = Device(serial, adb_server)
+        device.wait_for_boot(timeout=120)
+    except BaseException:
+        farm.stop()
+        raise
+    return farm, device
+
+
+@pytest.fixture(scope="module")
+def healthy(adb_server):
+    farm, device = _start(adb_server, _profile_or_skip(HEALTHY))
+    try:
+        device.root()
+        wait_for_network(device, NETWORK_TIMEOUT, targets=TARGETS)
+        yield farm, device
+    finally:
+        farm.stop()
+
+
+@pytest.mark.parametrize("profile, expected", [
+    ("sim-android-8.1-fixed", dict(sdk=27, tools={"ip", "ifconfig", "ndc", "ping", "dumpsys"},
+                                   ifconfig_style="toybox", ndc_mode="text", netd_networks=True)),
+    ("sim-android-4.4", dict(sdk=19, tools={"netcfg", "ifconfig", "ndc", "ping"},
+                             ifconfig_style="toolbox", ndc_mode="text", netd_networks=False)),
+    ("sim-android-11", dict(sdk=30, tools={"ip", "ifconfig", "ndc", "ping", "dumpsys"},
+                            ifconfig_style="toybox", ndc_mode="binder", netd_networks=True)),
+])
+def test_probe(adb_server, profile, expected):
+    farm, device = _start(adb_server, _profile_or_skip(profile))
+    try:
+        caps = capabilities(device)
+        assert caps.sdk == expected["sdk"]
+        assert expected["tools"] <= set(caps.tools), caps.summary()
+        assert caps.ifconfig_style == expected["ifconfig_style"]
+        assert caps.ndc_mode == expected["ndc_mode"]
+        assert caps.netd_networks is expected["netd_networks"]
+        assert caps.interface == "eth0"
+        assert caps.container == "redroid"
+    finally:
+        farm.stop()
+
+
+def test_healthy_device_passes_every_applicable_layer(healthy):
+    _, device = healthy
+    verdict = check(device, TARGETS)
+    assert verdict.ok, verdict.render()
+    assert all(r.status is S.PASSED for r in verdict.layers), verdict.render()
+
+
+def test_down_up_and_restore_leave_the_snapshot_as_before(healthy):
+    _, device = healthy
+    before = take_snapshot(device)
+    with InterfaceControl(device, "eth0") as eth0:
+        eth0.down()
+        down = check(device, TARGETS, stop_at_first_failure=True)
+        assert down.failing_layer is L.LINK, down.render()
+    wait_for_network(device, NETWORK_TIMEOUT, targets=TARGETS)
+    changes = diff(before, take_snapshot(device), ignore_net_ids=True)
+    assert changes.empty, changes.render()
+
+
+def test_flap_then_the_network_comes_back(healthy):
+    _, device = healthy
+    with InterfaceControl(device, "eth0") as eth0:
+        eth0.flap(count=2, down_s=0.5, up_s=0.5)
+        assert eth0.state().up
+    assert wait_for_network(device, NETWORK_TIMEOUT, targets=TARGETS) >= 0
+
+
+def test_static_configuration_and_restore(healthy):
+    _, device = healthy
+    before = take_snapshot(device)
+    with InterfaceControl(device, "eth0") as eth0:
+        eth0.set_address("172.17.0.9/16")
+        eth0.set_default_route("172.17.0.1")
+        eth0.set_dns("1.1.1.1")
+        state = eth0.state()
+        assert [str(a) for a in state.ipv4] == ["172.17.0.9/16"]
+        assert device.getprop("net.dns1") == "1.1.1.1"
+    wait_for_network(device, NETWORK_TIMEOUT, targets=TARGETS)
+    changes = diff(before, take_snapshot(device), ignore_net_ids=True,
+                   sections=("links", "addresses", "rules", "properties"))
+    assert changes.empty, changes.render()
+
+
+def test_ndc_double_add_is_ebusy(healthy):
+    _, device = healthy
+    ndc = Ndc(device)
+    ndc.network_create(SPARE_NET_ID)
+    try:
+        with pytest.raises(NdcError) as info:
+            ndc.interface_add(SPARE_NET_ID, "eth0")
+        assert info.value.code == 400
+        assert info.value.reply.raw == "400 0 addInterfaceToNetwork() failed (Device or resource busy)"
+    finally:
+        ndc.network_destroy(SPARE_NET_ID)
+    assert check(device, TARGETS).ok
+
+
+def test_wait_for_network_after_a_container_restart(healthy):
+    farm, device = healthy
+    farm.control("restart", serial=device.serial, down_s=0.5)
+    device.wait_for_boot(timeout=120, expect_restart=True)
+    elapsed = wait_for_network(device, NETWORK_TIMEOUT, targets=TARGETS)
+    assert isinstance(elapsed, float) and elapsed >= 0
