@@ -81,3 +81,10 @@ def test_help_lists_every_kind(capsys):
     assert exit_info.value.code == 0
     help_text = capsys.readouterr().out
     assert all(kind in help_text for kind in PARSERS)
+
+
+def test_discovered_by_the_harness_command(capsys):
+    from harness.cli import main
+
+    assert main(["parse", "netcfg", str(DATA / "netcfg" / "reference_redroid.txt")]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("eth0: UP 172.17.0.2/16 flags=0x00001043")
