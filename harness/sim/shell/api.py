@@ -103,6 +103,7 @@ class Proc:
     env: dict[str, str] = field(default_factory=dict)
     uid: int = 2000
     cwd: str = "/"
+    pid: int = 0            # this process's pid ($$ of a nested sh, `ps` of its own session)
 
     @property
     def name(self) -> str:
