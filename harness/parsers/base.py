@@ -10,7 +10,7 @@ import dataclasses
 import enum
 import ipaddress
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -27,8 +27,6 @@ class Line:
     number: int
     text: str
 
-
-UnparsedLine = Line
 
 
 def as_text(data: Text) -> str:
@@ -50,10 +48,6 @@ def split_lines(data: Text) -> list[Line]:
     if raw[-1] == "":
         raw.pop()
     return [Line(n, _ANSI_ESCAPE.sub("", s.removesuffix("\r"))) for n, s in enumerate(raw, start=1)]
-
-
-def non_blank(lines: list[Line]) -> Iterator[Line]:
-    return (line for line in lines if line.text.strip())
 
 
 def frozen_map(items: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -114,12 +108,12 @@ def parse_network(text: str | None) -> ipaddress.IPv4Network | ipaddress.IPv6Net
         return None
 
 
-MAC_RE = re.compile(r"^[0-9A-Fa-f]{1,2}(?::[0-9A-Fa-f]{1,2}){5}$")
+_MAC = re.compile(r"^[0-9A-Fa-f]{1,2}(?::[0-9A-Fa-f]{1,2}){5}$")
 
 
 def normalize_mac(text: str | None) -> str | None:
     """'40:8B:F6:96:1:FE' -> '40:8b:f6:96:01:fe'; None when it is not a 6-byte MAC."""
-    if not text or not MAC_RE.match(text):
+    if not text or not _MAC.match(text):
         return None
     return ":".join(part.rjust(2, "0") for part in text.lower().split(":"))
 
