@@ -151,3 +151,10 @@ def test_rt_tables_and_dns_properties():
     assert dns_properties(props) == {"net.dns1": "8.8.8.8"}
     assert dns_properties(props, "eth0") == {"dhcp.eth0.dns1": "10.0.2.3", "net.dns1": "8.8.8.8",
                                              "net.eth0.dns1": "10.0.2.3"}
+
+
+def test_fractional_sleeps_are_refused_where_sleep_takes_whole_seconds():
+    with pytest.raises(InvalidNetValue, match="before 6.0 takes whole seconds"):
+        NetCommands(caps_44()).flap("eth0", 1, 0.5, 1)
+    assert NetCommands(caps_81()).flap("eth0", 1, 0.25, 1) == (
+        "ip link set dev eth0 down; sleep 0.25; ip link set dev eth0 up")

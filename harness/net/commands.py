@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from harness.net import validate
-from harness.net.errors import ToolUnavailable
+from harness.net.errors import InvalidNetValue, ToolUnavailable
 from harness.parsers.dumpsys_connectivity import DumpsysConnectivityResult, parse_dumpsys_connectivity
 from harness.parsers.ifconfig import IfconfigInterface, parse_ifconfig
 from harness.parsers.ip import IpLink, IpRouteResult, IpRuleResult, parse_ip_addr, parse_ip_route, parse_ip_rule
@@ -107,9 +107,17 @@ def _routes(result: CommandResult) -> IpRouteResult:
     return parse_ip_route(output_of(result))
 
 
-def _seconds_word(value: float) -> str:
-    """A `sleep` argument: whole seconds as integers (toolbox sleep before 6.0 reads only integers)."""
-    return str(int(value)) if float(value).is_integer() else f"{value:.3f}".rstrip("0")
+TOYBOX_SDK = 23             # Android 6.0: toybox replaces toolbox (sleep takes fractions of a second)
+
+
+def _seconds_word(value: float, sdk: int, what: str) -> str:
+    """A `sleep` argument. The toolbox sleep before 6.0 reads an integer with strtoul, so "0.5"
+    would sleep 0 s there: refuse fractions instead of silently changing the timing."""
+    if float(value).is_integer():
+        return str(int(value))
+    if sdk < TOYBOX_SDK:
+        raise InvalidNetValue(f"{what} {value:g} is invalid here: sleep on Android before 6.0 takes whole seconds")
+    return f"{value:.3f}".rstrip("0")
 
 
 class NetCommands:
@@ -225,9 +233,9 @@ class NetCommands:
         """`count` down/up cycles in ONE shell command: on-device sleeps keep the timing exact,
         whatever the adb round trip costs. No pause after the last up."""
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
-            raise validate.InvalidNetValue(f"flap count {count!r} is invalid: expected an integer 1-1000")
-        down = _seconds_word(validate.seconds(down_s, "flap down time"))
-        up = _seconds_word(validate.seconds(up_s, "flap up time"))
+            raise InvalidNetValue(f"flap count {count!r} is invalid: expected an integer 1-1000")
+        down = _seconds_word(validate.seconds(down_s, "flap down time"), self.caps.sdk, "flap down time")
+        up = _seconds_word(validate.seconds(up_s, "flap up time"), self.caps.sdk, "flap up time")
         cycle = [f"{self.link(iface, False)}; sleep {down}; {self.link(iface, True)}"]
         return f"; sleep {up}; ".join(cycle * count)
 
@@ -254,7 +262,7 @@ class NetCommands:
     def route(self, action: str, destination: str, iface: str, gateway: str | None = None) -> str:
         """Add or delete a route in the main table."""
         if action not in ("add", "del"):
-            raise validate.InvalidNetValue(f"route action {action!r} is invalid: expected 'add' or 'del'")
+            raise InvalidNetValue(f"route action {action!r} is invalid: expected 'add' or 'del'")
         dest, name = validate.ipv4_destination(destination), validate.interface_name(iface)
         gw = validate.ipv4_address(gateway, "gateway") if gateway is not None else None
         if self.route_tool == "ip":

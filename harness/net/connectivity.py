@@ -30,7 +30,7 @@ from harness.errors import CommandTimeout, DeviceUnavailable, HarnessError
 from harness.net import validate
 from harness.net.capabilities import DeviceCapabilities, capabilities
 from harness.net.commands import InterfaceState, Query, dns_properties, output_of
-from harness.net.errors import NetworkTimeout, ToolUnavailable
+from harness.net.errors import InvalidNetValue, NetworkTimeout, ToolUnavailable
 from harness.parsers.getprop import parse_getprop
 from harness.parsers.ping import PingResult, parse_ping
 
@@ -177,7 +177,7 @@ class ConnectivityTargets:
         data = data or {}
         unknown = set(data) - {"gateway", "ping", "hosts", "hostname"}
         if unknown:
-            raise validate.InvalidNetValue(f"unknown connectivity target keys {sorted(unknown)}: "
+            raise InvalidNetValue(f"unknown connectivity target keys {sorted(unknown)}: "
                                            "expected gateway, ping, hostname")
         hosts = data.get("ping", data.get("hosts", ()))
         if isinstance(hosts, str):

@@ -24,7 +24,7 @@ from harness.errors import HarnessError
 from harness.net import validate
 from harness.net.capabilities import DeviceCapabilities, capabilities
 from harness.net.commands import InterfaceState, NetCommands, output_of
-from harness.net.errors import NetCommandFailed, RestoreFailed, ToolUnavailable
+from harness.net.errors import InvalidNetValue, NetCommandFailed, RestoreFailed, ToolUnavailable
 from harness.parsers.getprop import parse_getprop
 from harness.parsers.ip import IpRoute
 
@@ -162,7 +162,7 @@ class InterfaceControl:
     def set_dns(self, *servers: str) -> None:
         """net.dns1, net.dns2 (what resolvers read before Android 12 when the network sets none)."""
         if not 1 <= len(servers) <= len(DNS_PROPERTIES):
-            raise validate.InvalidNetValue(f"expected 1-{len(DNS_PROPERTIES)} DNS servers, got {len(servers)}")
+            raise InvalidNetValue(f"expected 1-{len(DNS_PROPERTIES)} DNS servers, got {len(servers)}")
         values = [validate.ipv4_address(s, "DNS server") for s in servers]
         values += [""] * (len(DNS_PROPERTIES) - len(values))
         for name, value in zip(DNS_PROPERTIES, values):

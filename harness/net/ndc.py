@@ -12,7 +12,7 @@ from __future__ import annotations
 from harness.device import CommandResult, Device
 from harness.net import validate
 from harness.net.capabilities import capabilities
-from harness.net.errors import NdcError, NdcUnavailable
+from harness.net.errors import InvalidNetValue, NdcError, NdcUnavailable
 from harness.parsers.ndc import NdcReply, NdcResult, ReplyClass, parse_ndc
 
 NDC_TIMEOUT = 15.0
@@ -73,7 +73,7 @@ class Ndc:
         words: list[object] = ["network", "create", validate.net_id(net_id)]
         if permission is not None:
             if permission not in PERMISSIONS:
-                raise validate.InvalidNetValue(f"permission {permission!r} is invalid: expected one of {PERMISSIONS}")
+                raise InvalidNetValue(f"permission {permission!r} is invalid: expected one of {PERMISSIONS}")
             words.append(permission)
         return self.send(*words)
 
