@@ -459,6 +459,29 @@ def test_sync_refusals():
     run_with_device(test)
 
 
+def test_sync_send_creates_parents_and_respects_the_shell_uid():
+    async def test(device, server, shell):
+        host = await Host.connect(server.port)
+        ids = await host.open("sync:")
+        host.write(ids, sync.request(sync.ID_SEND, "/data/local/tmp/a/b/c.txt,420") + sync.data_block(b"deep")
+                   + sync.done_block(9) + sync.request(sync.ID_SEND, "/data/secret,420")
+                   + sync.data_block(b"x") + sync.done_block(9))
+        assert await host.read_to_close(ids) == sync.okay_reply() + sync.fail_reply(
+            "couldn't create file: Permission denied")
+        assert device.fs.read("/data/local/tmp/a/b/c.txt") == b"deep"
+        assert device.fs.node("/data/local/tmp/a/b/c.txt").mode == 0o100666
+        assert not device.fs.exists("/data/secret")
+        device.adbd_root = True                      # as root the same push works, owned by root
+        ids = await host.open("sync:")
+        host.write(ids, sync.request(sync.ID_SEND, "/data/secret,384") + sync.data_block(b"x") + sync.done_block(9))
+        host.write(ids, sync.request(sync.ID_QUIT, ""))
+        assert await host.read_to_close(ids) == sync.okay_reply()
+        assert device.fs.node("/data/secret").uid == 0 and device.fs.node("/data/secret").mode == 0o100666
+        await host.close()
+
+    run_with_device(test)
+
+
 def test_sync_list():
     async def test(device, server, shell):
         device.fs.write("/data/local/tmp/a.txt", b"abc", mtime=5)

@@ -84,15 +84,13 @@ class Session:
 
     def close(self) -> None:
         """Drop the TCP connection (CLSEs already queued are flushed first); stop every service."""
-        if self._closed:
-            return
         self._closed = True
         for stream in self._streams.values():
             if stream.task is not None:
                 stream.task.cancel()
         self._streams.clear()
         if self._writer is not None:
-            self._writer.close()
+            self._writer.close()         # idempotent; also covers a close() during the open
         else:
             self._sock.close()
 
