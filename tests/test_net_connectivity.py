@@ -6,6 +6,7 @@ import pytest
 
 from harness.net.connectivity import (ConnectivityLayer as L, ConnectivityTargets, LayerStatus as S, check,
                                       wait_for_network)
+from harness.logs.buffer import LogcatTimeout
 from harness.net.errors import InvalidNetValue, NetworkTimeout
 from test_net_fakes import (DUMPSYS_NO_DEFAULT, IP_ADDR_ETH0_DOWN, IP_ADDR_ETH0_NO_ADDRESS, NETCFG_44,
                             PING_UNKNOWN_HOST, RULES_AFTER_RACE, RULES_HEALTHY, TABLE_ETH0, ScriptedDevice, caps_44, healthy_81, ok, ping_answers, race_81,
@@ -155,9 +156,9 @@ class FakeLogcat:
     def mark(self) -> int:
         return len(self.waits)
 
-    def wait_for(self, patterns, timeout, since=None):
-        self.waits.append((tuple(patterns), timeout, since))
-        return None
+    def wait_for(self, pattern, timeout, since=None):
+        self.waits.append((pattern, timeout, since))
+        raise LogcatTimeout("nothing logged")
 
 
 def test_wait_for_network_sleeps_on_connectivity_events_between_checks():
@@ -170,8 +171,10 @@ def test_wait_for_network_sleeps_on_connectivity_events_between_checks():
     logcat = FakeLogcat()
     wait_for_network(healthy_81(**{"ip rule show": rules}), timeout=10, logcat=logcat, targets=TARGETS)
     assert len(logcat.waits) == 1
-    patterns, timeout, since = logcat.waits[0]
-    assert any("Switching to new default network" in p for p in patterns)
+    pattern, timeout, since = logcat.waits[0]
+    line = ("04-30 09:25:47.915   248   319 D ConnectivityService: Switching to new default network: "
+            "NetworkAgentInfo{ ni{[type: Ethernet[], state: CONNECTED/CONNECTED]}  network{100} }")
+    assert pattern.search(line) and not pattern.search(line.replace("ConnectivityService", "NetworkMonitor"))
     assert 0 < timeout <= 2.0 and since == 0
 
 

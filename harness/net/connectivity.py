@@ -19,6 +19,7 @@ SKIPPED with the reason, never PASSED. `wait_for_network()` repeats the check un
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.device import CommandResult, Device
 from harness.errors import CommandTimeout, DeviceUnavailable, HarnessError
+from harness.logs.buffer import LogcatTimeout
 from harness.net import validate
 from harness.net.capabilities import DeviceCapabilities, capabilities
 from harness.net.commands import InterfaceState, Query, dns_properties, output_of
@@ -40,13 +42,8 @@ if TYPE_CHECKING:
 PING_WAIT_S = 1
 PING_TIMEOUT = 10.0
 # ConnectivityService lines that mean "the network picture just changed": worth checking again.
-NETWORK_EVENT_PATTERNS = (
-    r"ConnectivityService: .*Switching to new default network",
-    r"ConnectivityService: .*EVENT_NETWORK_INFO_CHANGED",
-    r"ConnectivityService: .*Adding iface",
-    r"ConnectivityService: .*validation passed",
-    r"ConnectivityService: .*Setting DNS servers for network",
-)
+NETWORK_EVENT = re.compile(r"ConnectivityService: .*(?:Switching to new default network|EVENT_NETWORK_INFO_CHANGED"
+                           r"|Adding iface|validation passed|Setting DNS servers for network)")
 _POLL_FIRST_S, _POLL_MAX_S = 0.25, 2.0
 
 
@@ -420,11 +417,13 @@ def wait_for_network(device: Device, timeout: float, logcat: LogcatService | Non
         left = deadline - time.monotonic()
         if left <= 0:
             break
-        pause = min(left, interval)
         if logcat is not None:
-            logcat.wait_for(NETWORK_EVENT_PATTERNS, timeout=min(left, _POLL_MAX_S), since=mark)
+            try:
+                logcat.wait_for(NETWORK_EVENT, timeout=min(left, _POLL_MAX_S), since=mark)
+            except LogcatTimeout:
+                pass                  # no event: check anyway, a line may have been missed
         else:
-            time.sleep(pause)
+            time.sleep(min(left, interval))
             interval = min(interval * 2, _POLL_MAX_S)
     reason = verdict.headline() if verdict is not None else "no check completed"
     if last_error is not None:
