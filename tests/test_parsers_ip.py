@@ -155,3 +155,14 @@ def test_rule_new_iproute2_rendering():
     assert policy.source == "10.0.0.0/8" and policy.attributes["suppress_prefixlength"] == "0"
     assert policy.attributes["proto"] == "static"
     assert result.unparsed == ()
+
+
+def test_brief_output():
+    lo, eth0, wlan0 = parse_ip_addr(read("addr_brief.txt")).links
+    assert lo.index is None and lo.state == "UNKNOWN" and [str(a.address) for a in lo.addresses] == ["127.0.0.1/8", "::1/128"]
+    assert (eth0.parent, eth0.ipv4()) == ("if5", [ipaddress.IPv4Interface("172.17.0.2/16")])
+    assert wlan0.state == "DOWN" and wlan0.addresses == ()
+    result = parse_ip_link(read("link_brief.txt"))
+    assert [(link.name, link.mac, link.is_up) for link in result.links] == [
+        ("lo", "00:00:00:00:00:00", True), ("eth0", "02:42:ac:11:00:02", True)]
+    assert result.unparsed == ()

@@ -106,3 +106,9 @@ def test_icmp_net_unreachable_from_a_router():
     result = parse_ping("PING 10.9.9.9 (10.9.9.9) 56(84) bytes of data.\n"
                         "From 10.0.2.2 icmp_seq=1 Destination Net Unreachable\n")
     assert result.failure == "host_unreachable" and result.icmp_errors[0].message == "Destination Net Unreachable"
+
+
+def test_lowercase_permission_error_and_windows_line_ends():
+    assert parse_ping("ping: permission denied (are you root?)\n").failure == "permission_denied"
+    result = parse_ping(read("iputils_healthy.txt").replace("\n", "\r\r\n"))
+    assert result.reachable and result.unparsed == ()

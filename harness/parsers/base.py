@@ -40,14 +40,15 @@ def as_text(data: Text) -> str:
 
 def split_lines(data: Text) -> list[Line]:
     """Lines split on '\\n' only (str.splitlines would also split on form feeds and the like
-    inside log messages), each stripped of a trailing '\\r' (pty output) and colour codes."""
+    inside log messages), stripped of trailing '\\r' (pty output; old Windows adb made '\\r\\r\\n')
+    and of colour codes."""
     text = as_text(data)
     if not text:
         return []
     raw = text.split("\n")
     if raw[-1] == "":
         raw.pop()
-    return [Line(n, _ANSI_ESCAPE.sub("", s.removesuffix("\r"))) for n, s in enumerate(raw, start=1)]
+    return [Line(n, _ANSI_ESCAPE.sub("", s.rstrip("\r"))) for n, s in enumerate(raw, start=1)]
 
 
 def frozen_map(items: Mapping[str, Any] | None = None) -> Mapping[str, Any]:

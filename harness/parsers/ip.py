@@ -77,6 +77,8 @@ _LINK_HEADER = re.compile(r"^(?P<index>\d+):\s+(?P<name>[^\s:@]+)(?:@(?P<parent>
 _ONELINE_ADDR = re.compile(r"^(?P<index>\d+):\s+(?P<name>[^\s:@]+)(?:@(?P<parent>\S+?))?:?\s+(?P<rest>(?:inet6?|link/\S+)\s.*|link/\S+)$")
 _LINK_LAYER = re.compile(r"^\s*link/(?P<type>\S+)(?:\s+(?P<address>\S+))?(?:\s+(?:brd|peer)\s+(?P<brd>\S+))?(?P<rest>.*)$")
 _INET = re.compile(r"^\s*(?P<family>inet6?)\s+(?P<address>\S+)(?:\s+peer\s+(?P<peer>\S+))?(?P<rest>.*)$")
+_BRIEF = re.compile(r"^(?P<name>[^\s@:]+)(?:@(?P<parent>\S+))?\s+"
+                    r"(?P<state>UP|DOWN|UNKNOWN|LOWERLAYERDOWN|DORMANT|NOTPRESENT|TESTING)(?:\s+(?P<rest>.*))?$")
 _LIFETIME = re.compile(r"^\s*valid_lft\s+(?P<valid>\S+)\s+preferred_lft\s+(?P<preferred>\S+)\s*$")
 _STATS_HEADER = re.compile(r"^\s*(?P<dir>RX|TX)(?P<errors>\s+errors)?:\s+(?P<names>[a-z_ ]+?)\s*$")
 _NUMBERS = re.compile(r"^\s*\d+(?:\s+\d+)*\s*$")
@@ -110,7 +112,7 @@ class IpAddress:
 
 @dataclasses.dataclass(frozen=True)
 class IpLink:
-    index: int
+    index: int | None  # None in `ip -br` output, which prints no index
     name: str
     line: int
     parent: str | None = None  # the `@if5` / `@NONE` suffix, without '@'
@@ -154,7 +156,7 @@ class IpAddrResult(ParseResult):
         out = []
         for link in self.links:
             name = link.name + (f"@{link.parent}" if link.parent else "")
-            out.append(f"{link.index}: {name} state={link.state or '-'} flags={','.join(sorted(link.flags)) or '-'} "
+            out.append(f"{link.index if link.index is not None else '-'}: {name} state={link.state or '-'} flags={','.join(sorted(link.flags)) or '-'} "
                        f"mtu={link.mtu if link.mtu is not None else '-'} mac={link.mac or '-'}")
             out.extend(f"    {a.family} {a.address} scope={a.scope or '-'}"
                        + (f" flags={','.join(sorted(a.flags))}" if a.flags else "") for a in link.addresses)
@@ -163,7 +165,7 @@ class IpAddrResult(ParseResult):
 
 
 class _LinkBuilder:
-    def __init__(self, index: int, name: str, line: int, parent: str | None):
+    def __init__(self, index: int | None, name: str, line: int, parent: str | None):
         self.values: dict[str, Any] = {"index": index, "name": name, "line": line, "parent": parent}
         self.addresses: list[dict[str, Any]] = []
         self.stats: dict[str, int] = {}
@@ -210,6 +212,18 @@ class _LinkBuilder:
             return True
         return False
 
+    def brief(self, state: str, rest: str, number: int) -> None:
+        """`ip -br addr` (addresses) or `ip -br link` (MAC and <FLAGS>) after the state column."""
+        self.values["state"] = state
+        for token in rest.split():
+            if token.startswith("<") and token.endswith(">"):
+                self.values["flags"] = frozenset(f for f in token[1:-1].split(",") if f)
+            elif (mac := normalize_mac(token)) is not None:
+                self.values["mac"] = mac
+            elif (address := parse_ip_interface(token)) is not None:
+                family = "inet" if isinstance(address, ipaddress.IPv4Interface) else "inet6"
+                self.addresses.append(dict(family=family, address=address, line=number))
+
     def _address(self, m: re.Match[str], number: int) -> bool:
         address = parse_ip_interface(m["address"])
         if address is None:
@@ -227,14 +241,14 @@ class _LinkBuilder:
 
 
 def parse_ip_addr(text: str | bytes | None) -> IpAddrResult:
-    """`ip addr` / `ip link` (also `-o`, `-s`, `-4`/`-6`, `show dev X`)."""
+    """`ip addr` / `ip link` (also `-o`, `-s`, `-br`, `-4`/`-6`, `show dev X`)."""
     builders: list[_LinkBuilder] = []
     by_index: dict[tuple[int, str], _LinkBuilder] = {}
     errors: list[str] = []
     unparsed: list[Line] = []
     current: _LinkBuilder | None = None
 
-    def builder(index: int, name: str, number: int, parent: str | None) -> _LinkBuilder:
+    def builder(index: int | None, name: str, number: int, parent: str | None) -> _LinkBuilder:
         key = (index, name)
         if key not in by_index:
             by_index[key] = _LinkBuilder(index, name, number, parent)
@@ -257,6 +271,10 @@ def parse_ip_addr(text: str | bytes | None) -> IpAddrResult:
             errors.append(stripped)
             continue
         if current is not None and current.body(line):
+            continue
+        if not line.text[0].isspace() and (m := _BRIEF.match(stripped)):
+            current = None
+            builder(None, m["name"], line.number, m["parent"]).brief(m["state"], m["rest"] or "", line.number)
             continue
         _keep(unparsed, source)
     return IpAddrResult(links=tuple(b.build() for b in builders), errors=tuple(errors), unparsed=tuple(unparsed))

@@ -40,7 +40,7 @@ _FATAL = re.compile(r"^(?:ping6?: .+|connect: .+|socket: .+|bind: .+|setuid: .+|
 
 # What a failed run means, by the words of its error; order matters (first match wins).
 _FAILURE_KINDS = (
-    ("network_unreachable", ("Network is unreachable",)),
+    ("network_unreachable", ("Network is unreachable",)),  # before the ICMP "... Unreachable" kinds
     ("unknown_host", ("unknown host", "bad address", "Name or service not known", "No address associated",
                       "Temporary failure in name resolution", "Unknown host", "nodename nor servname")),
     ("permission_denied", ("Operation not permitted", "Permission denied")),
@@ -116,9 +116,9 @@ class PingResult(ParseResult):
         network_unreachable | unknown_host | permission_denied | host_unreachable | no_reply | no_output."""
         if self.reachable:
             return None
-        texts = list(self.errors) + [e.message for e in self.icmp_errors]
+        texts = [t.lower() for t in list(self.errors) + [e.message for e in self.icmp_errors]]
         for kind, needles in _FAILURE_KINDS:
-            if any(n in t for t in texts for n in needles):
+            if any(n.lower() in t for t in texts for n in needles):
                 return kind
         if self.statistics is not None or self.host is not None:
             return "no_reply"
