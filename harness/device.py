@@ -6,7 +6,8 @@ the socket timeout, so the deadline bounds the whole call, not each recv (adbuti
 per recv). On the deadline it closes the stream, which makes adbd stop the command. It also never
 restarts a dead adb server behind the user's back (adbutils runs `adb start-server`, on 5037
 unless the environment names a port): a dead server is an infrastructure error.
-File transfer uses adbutils' sync with a socket timeout, in a worker thread with a deadline.
+File transfer uses adbutils' sync (through harness.adb_server's client that never starts a
+server) with a socket timeout, in a worker thread with a deadline.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from os import PathLike
 from typing import Any, Callable, Iterable, Literal, Protocol, TypeVar
 
 import adbutils
+from adbutils.errors import AdbConnectionError
 
+from harness.adb_server import PrivateAdbClient
 from harness.errors import (ADB_EXCEPTIONS, AdbServerError, BootTimeout, CommandFailed, CommandTimeout,
                             DeviceLost, DeviceNotFound, DeviceUnauthorized, DeviceUnavailable, HarnessError,
                             RootUnavailable, ShellProtocolError, from_exception)
@@ -134,7 +137,7 @@ class _HostConnection:
         except socket.timeout:
             raise
         except OSError as e:
-            raise adbutils.AdbConnectionError(f"connect to adb server {host}:{port} failed: {e}") from None
+            raise AdbConnectionError(f"connect to adb server {host}:{port} failed: {e}") from None
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def __enter__(self) -> _HostConnection:
@@ -243,24 +246,6 @@ class _ShellV1Decoder:
 def _endpoint(adb: _HasClient | adbutils.AdbClient) -> tuple[str, int]:
     client = adb.client() if hasattr(adb, "client") else adb
     return client.host, int(client.port)
-
-
-class _NoSpawnConnection(adbutils.AdbConnection):
-    def _safe_connect(self) -> socket.socket:
-        return self._create_socket()      # adbutils would run `adb start-server` here
-
-
-class _SyncClient(adbutils.AdbClient):
-    """adbutils client for sync: every recv bounded, never starts an adb server."""
-
-    def __init__(self, host: str, port: int, socket_timeout: float) -> None:
-        super().__init__(host, port, socket_timeout=socket_timeout)
-        self._recv_timeout = socket_timeout
-
-    def make_connection(self, timeout: float | None = None) -> adbutils.AdbConnection:
-        conn = _NoSpawnConnection(self.host, self.port)
-        conn.conn.settimeout(timeout or self._recv_timeout)
-        return conn
 
 
 # -- the device ---------------------------------------------------------------------------------
@@ -578,7 +563,8 @@ class Device:
 
     def _sync(self, what: str, timeout: float, operation: Callable[[adbutils.Sync], int]) -> int:
         deadline = _Deadline(timeout)
-        sync = adbutils.AdbDevice(_SyncClient(self.host, self.port, timeout), self.serial).sync
+        # Every recv bounded by the socket timeout; never starts a server (adbutils would).
+        sync = adbutils.AdbDevice(PrivateAdbClient(self.host, self.port, timeout), self.serial).sync
         outcome: dict[str, Any] = {}
 
         def worker() -> None:

@@ -77,11 +77,19 @@ class HarnessOptions:
     def embedded(self) -> bool:
         return not self.serials.value
 
+    @property
+    def adb_server_address(self) -> AdbServerAddress:
+        """Where named devices are: the given server, else the standard one on 5037."""
+        return self.adb_server.value or AdbServerAddress("127.0.0.1", DEFAULT_ADB_PORT)
+
     def header_lines(self) -> list[str]:
         devices = ("embedded virtual device" if self.embedded
                    else ", ".join(self.serials.value)) + f" (from {self.serials.source})"
-        server = (f"{self.adb_server.value}" if self.adb_server.value is not None
-                  else "private server, bundled adb") + f" (from {self.adb_server.source})"
+        if self.adb_server.value is None and self.embedded:
+            server = "private server, bundled adb"
+        else:
+            server = str(self.adb_server_address)
+        server += f" (from {self.adb_server.source})"
         return [f"android devices: {devices}", f"android adb server: {server}",
                 f"android profile: {self.profile}"]
 

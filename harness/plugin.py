@@ -1,1 +1,203 @@
-"""pytest plugin (pytest11 entry point `android_harness`): options, fixtures, markers, report hooks."""
+"""pytest plugin (pytest11 entry point `android_harness`): options, the device pool, fixtures,
+markers and the report header.
+
+Thin by design: options are resolved by harness.options, devices come from
+`acquire_devices()` (the one place that decides which devices a session gets: later the xdist
+lease point), and fixtures hand out harness.device.Device objects.
+
+With no device named, the session starts the embedded virtual device (profile from --profile)
+behind a private adb server, once it knows a collected test needs a device, and stops both when
+the session ends, also on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from harness.device import BOOT_TIMEOUT, Device
+from harness.errors import BadConfiguration, DeviceLost, HarnessError, RootUnavailable
+from harness.options import HarnessOptions, RawSources, from_environment, resolve
+
+OPTIONS = pytest.StashKey[HarnessOptions]()
+POOL = pytest.StashKey["DevicePool | HarnessError"]()
+
+MARKERS = (
+    "needs_root: the test needs root on the device; the device fixture gets it (adb root or su) "
+    "or skips the test when the device cannot be rooted",
+)
+DEVICE_FIXTURES = ("device", "device_pool")
+
+
+@dataclass
+class DevicePool:
+    devices: list[Device]
+    embedded: object | None = None          # EmbeddedDevices we started, stopped by close()
+    header: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        embedded, self.embedded = self.embedded, None
+        if embedded is not None:
+            embedded.stop()
+
+
+def acquire_devices(options: HarnessOptions) -> DevicePool:
+    """The devices of this session: the embedded virtual device, or the named serials on the
+    given (or default) adb server, each online with sys.boot_completed=1."""
+    if options.embedded:
+        from harness.embedded import EmbeddedDevices     # imports the virtual device: only when used
+        address = options.adb_server.value
+        lab = EmbeddedDevices(options.profile.value, adb_address=str(address) if address else None)
+        lab.start()
+        pool = DevicePool(lab.devices(), embedded=lab)
+    else:
+        from harness.adb_server import AdbServer
+        server = AdbServer.attach(str(options.adb_server_address))
+        profile = options.profile.value if options.profile.source != "default" else None
+        pool = DevicePool([Device(s, server, profile=profile) for s in options.serials.value])
+    try:
+        for device in pool.devices:
+            _check_present(device, options)
+            device.wait_for_boot(BOOT_TIMEOUT)
+        pool.header = [_describe(device, options) for device in pool.devices]
+    except BaseException:
+        pool.close()
+        raise
+    return pool
+
+
+def _check_present(device: Device, options: HarnessOptions) -> None:
+    if device.state() != "absent":
+        return
+    if device.is_tcp:
+        try:
+            device.reconnect()       # an `adb connect` device this server has not seen yet
+            return
+        except DeviceLost:
+            pass
+    raise BadConfiguration(f"--serial {device.serial!r} (from {options.serials.source}): no such device on the "
+                           f"adb server at {device.host}:{device.port} (see `adb -P {device.port} devices`)")
+
+
+def _describe(device: Device, options: HarnessOptions) -> str:
+    try:
+        build = device.build
+        what = f"{build.model}, Android {build.release} (sdk {build.sdk})"
+    except HarnessError as e:
+        what = f"build unknown ({e.message})"
+    profile = device.profile or "none"
+    return f"android device {device.serial}: {what}, profile {profile}"
+
+
+# -- hooks ------------------------------------------------------------------------------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("android", "Android device harness")
+    group.addoption("--serial", action="append", dest="android_serial", default=None, metavar="SERIAL",
+                    help="device to test (repeatable); env ANDROID_SERIAL, ini android_serial. "
+                         "Default: start the embedded virtual device")
+    group.addoption("--adb-server", dest="android_adb_server", default=None, metavar="HOST:PORT",
+                    help="adb server to use; env ANDROID_ADB_SERVER_HOST/ANDROID_ADB_SERVER_PORT, ini adb_server. "
+                         "Default: 127.0.0.1:5037 with --serial, a private server for the embedded device")
+    group.addoption("--profile", dest="android_profile", default=None, metavar="NAME|PATH",
+                    help="device profile (device_profiles/NAME.yaml or a path); env HARNESS_PROFILE, "
+                         "ini device_profile. Default: sim-android-8.1-buggy for the embedded device")
+    parser.addini("android_serial", "devices to test (whitespace-separated serials)", type="args", default=[])
+    parser.addini("adb_server", "adb server HOST:PORT", default="")
+    parser.addini("device_profile", "device profile name or path", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    raw = RawSources(cli_serials=config.getoption("android_serial"),
+                     cli_adb_server=config.getoption("android_adb_server"),
+                     cli_profile=config.getoption("android_profile"),
+                     env=from_environment(),
+                     ini_serials=list(config.getini("android_serial")),
+                     ini_adb_server=str(config.getini("adb_server")),
+                     ini_profile=str(config.getini("device_profile")))
+    try:
+        options = resolve(raw)
+        if options.embedded or options.profile.source != "default":
+            from harness.embedded import check_profile
+            check_profile(options.profile.value)
+    except BadConfiguration as e:
+        raise pytest.UsageError(" ".join(e.message.splitlines())) from None
+    config.stash[OPTIONS] = options
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    options = config.stash.get(OPTIONS, None)
+    return options.header_lines() if options else []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Acquire the devices before the first test when one needs them, so the header can name them
+    and a bad serial stops the run at once instead of failing every test."""
+    config = session.config
+    if config.option.collectonly or OPTIONS not in config.stash:
+        return
+    if not any(_uses_our_devices(item) for item in session.items):
+        return
+    try:
+        _pool(config)
+    except BadConfiguration as e:
+        raise pytest.UsageError(e.message) from None
+    except HarnessError as e:
+        pytest.exit(f"android devices unavailable: {e}", returncode=pytest.ExitCode.INTERNAL_ERROR)
+
+
+def _uses_our_devices(item: pytest.Item) -> bool:
+    """Whether the test gets its devices from this plugin (not from a fixture of the same name
+    that a conftest or test module defines)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for name in DEVICE_FIXTURES:
+        definitions = info.name2fixturedefs.get(name)
+        if definitions and getattr(definitions[-1].func, "__module__", None) == __name__:
+            return True
+    return False
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    pool = config.stash.get(POOL, None)
+    return pool.header if isinstance(pool, DevicePool) else []
+
+
+def _pool(config: pytest.Config) -> DevicePool:
+    """The session's pool, acquired on first use; a failure is remembered, not retried per test."""
+    pool = config.stash.get(POOL, None)
+    if pool is None:
+        try:
+            pool = acquire_devices(config.stash[OPTIONS])
+            config.add_cleanup(pool.close)
+        except HarnessError as e:
+            pool = e
+        config.stash[POOL] = pool
+    if isinstance(pool, HarnessError):
+        raise pool
+    return pool
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def device_pool(pytestconfig: pytest.Config) -> DevicePool:
+    """Every device of this session."""
+    return _pool(pytestconfig)
+
+
+@pytest.fixture
+def device(device_pool: DevicePool, request: pytest.FixtureRequest) -> Device:
+    """The device under test (a harness.device.Device)."""
+    dev = device_pool.devices[0]
+    if request.node.get_closest_marker("needs_root"):
+        try:
+            dev.root()
+        except RootUnavailable as e:
+            pytest.skip(f"needs root: {e.message}")
+    return dev
