@@ -1,7 +1,7 @@
 """The virtual adbd over real loopback sockets, driven by a minimal host written from the spec.
 
-The shell runs through a small fake registered on the device (`FakeShell`), so these tests check
-the transport and the services, not the shell language.
+Transport tests run commands through a small fake (`FakeShell`: exact byte counts, a command
+that hangs until cancelled); the shell service tests use the device's real interpreter.
 """
 
 from __future__ import annotations
@@ -157,8 +157,9 @@ def refused(port: int) -> bool:
         return True
 
 
-def run_with_device(test, *, build_type: str | None = None):
-    """Run `await test(device, server, shell)` on a fresh loop with one booted device."""
+def run_with_device(test, *, build_type: str | None = None, fake_shell: bool = True):
+    """Run `await test(device, server, shell)` on a fresh loop with one booted device; `shell`
+    is the FakeShell, or None when the device runs its real shell interpreter."""
 
     async def main():
         profile = load_sim_profile("sim-android-8.1-buggy")
@@ -166,10 +167,12 @@ def run_with_device(test, *, build_type: str | None = None):
             profile = profile.model_copy(update={"product": profile.product.model_copy(
                 update={"build_type": build_type})})
         scheduler = Scheduler(realtime=True, scale=0.05)
-        device = VirtualDevice(profile, index=0, scheduler=scheduler)
-        server = serve_device(device)
-        shell = FakeShell()
-        device.run_shell = shell
+        server = AdbdServer()
+        device = VirtualDevice(profile, index=0, scheduler=scheduler, transport=server)
+        server.attach(device)
+        shell = FakeShell() if fake_shell else None
+        if shell is not None:
+            device.run_shell = shell
         try:
             await wait_until(lambda: server.listening, "adbd to listen")
             await asyncio.wait_for(test(device, server, shell), TIMEOUT * 3)
@@ -325,7 +328,7 @@ def test_set_listening_really_closes_and_rebinds_the_same_port():
     run_with_device(test)
 
 
-# -- shell ------------------------------------------------------------------------------------
+# -- shell (the device's real interpreter) ------------------------------------------------------
 def test_shell_v1_merges_output_and_feeds_stdin():
     async def test(device, server, shell):
         host = await Host.connect(server.port)
@@ -339,7 +342,7 @@ def test_shell_v1_merges_output_and_feeds_stdin():
         assert echo.command == A_WRTE and echo.data == b"\x00\xff binary\n"
         await host.close()
 
-    run_with_device(test)
+    run_with_device(test, fake_shell=False)
 
 
 def test_shell_v2_separates_streams_and_ends_with_the_exit_packet():
@@ -353,7 +356,7 @@ def test_shell_v2_separates_streams_and_ends_with_the_exit_packet():
             sp.ShellPacket(2, b"/system/bin/sh: nosuchcmd: not found\n"), sp.ShellPacket(3, b"\x7f")]
         await host.close()
 
-    run_with_device(test)
+    run_with_device(test, fake_shell=False)
 
 
 def test_shell_v2_stdin_packets_and_close_stdin_split_across_wrtes():
@@ -370,7 +373,7 @@ def test_shell_v2_stdin_packets_and_close_stdin_split_across_wrtes():
         assert packets[-1] == sp.ShellPacket(3, b"\x00")
         await host.close()
 
-    run_with_device(test)
+    run_with_device(test, fake_shell=False)
 
 
 def test_pty_shell_translates_newlines():
@@ -381,7 +384,7 @@ def test_pty_shell_translates_newlines():
             sp.ShellPacket(1, b"out\r\n"), sp.ShellPacket(1, b"err\r\n"), sp.ShellPacket(3, b"\x03")]
         await host.close()
 
-    run_with_device(test)
+    run_with_device(test, fake_shell=False)
 
 
 def test_interactive_pty_shell_prompts_echoes_and_exits():
@@ -396,7 +399,7 @@ def test_interactive_pty_shell_prompts_echoes_and_exits():
         assert packets[-1] == sp.ShellPacket(3, b"\x05")
         await host.close()
 
-    run_with_device(test)
+    run_with_device(test, fake_shell=False)
 
 
 def test_shell_without_command_on_a_pipe_runs_stdin_line_by_line():
@@ -408,7 +411,20 @@ def test_shell_without_command_on_a_pipe_runs_stdin_line_by_line():
         assert packets == [sp.ShellPacket(1, b"hi\n"), sp.ShellPacket(3, b"\x00")]
         await host.close()
 
-    run_with_device(test)
+    run_with_device(test, fake_shell=False)
+
+
+def test_commands_run_as_adbd_uid():
+    async def test(device, server, shell):
+        host = await Host.connect(server.port)
+        out = await host.read_to_close(await host.open("shell:id"))
+        assert out.startswith(b"uid=2000(shell) gid=2000(shell)")
+        device.adbd_root = True
+        out = await host.read_to_close(await host.open("exec:id"))
+        assert out.startswith(b"uid=0(root) gid=0(root)")
+        await host.close()
+
+    run_with_device(test, fake_shell=False)
 
 
 # -- sync ---------------------------------------------------------------------------------------
