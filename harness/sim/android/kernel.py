@@ -240,8 +240,10 @@ class Rule:
         return self.oif is None or self.oif == oif
 
     def selects(self, query: "Rule") -> bool:
-        """Whether a delete request selects this rule (fields left at defaults are wildcards)."""
-        if query.family != self.family or query.priority != self.priority:
+        """Whether a delete request selects this rule (defaults and priority -1 are wildcards)."""
+        if query.family != self.family:
+            return False
+        if query.priority >= 0 and query.priority != self.priority:
             return False
         if query.table and query.table != self.table:
             return False
@@ -563,6 +565,17 @@ class Kernel:
         if iface is not None and int(iface.ip) != 0:
             self.add_address(name, iface)
 
+    def set_primary_prefix(self, name: str, prefix: int) -> None:
+        """SIOCSIFNETMASK: the primary address is deleted and re-inserted with the new mask."""
+        link = self.link(name)
+        primary = link.primary_ipv4()
+        if primary is None:
+            raise KernelError(errno.EADDRNOTAVAIL, name)
+        if primary.network.prefixlen == prefix:
+            return
+        self.remove_address(name, primary)
+        self.add_address(name, ipaddress.IPv4Interface((primary.ip, prefix)))
+
     @staticmethod
     def _ifa_scope(link: Link, iface: ipaddress.IPv4Interface) -> int:
         return RT_SCOPE_HOST if iface.ip.is_loopback else RT_SCOPE_UNIVERSE
@@ -627,6 +640,8 @@ class Kernel:
 
     def add_route(self, table_id: int, route: Route, *, exclusive: bool = True) -> None:
         """RTM_NEWROUTE (NLM_F_CREATE|NLM_F_EXCL): validates like fib_check_nh."""
+        if route.family == 6:       # IPv6 routes have no scope; user routes get metric 1024
+            route = replace(route, scope=0, metric=1024 if route.metric is None else route.metric)
         if route.type in ("unicast", "local", "broadcast"):
             if route.dev is None and route.gateway is None:
                 raise KernelError(errno.EINVAL, "no nexthop")
