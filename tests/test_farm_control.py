@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 import time
 
 import pytest
 
-from harness.sim.farm import FarmError, SimFarm, validate_profile
+from harness.sim.farm import DEFAULT_PROFILE, FarmError, FarmRuntime, SimFarm, validate_profile
 from harness.yamlcheck import ConfigError
 
 TIMEOUT = 15.0
@@ -129,3 +131,26 @@ def test_invalid_arguments_are_rejected_in_the_parent():
         SimFarm(clock_scale=-1)
     with pytest.raises(ValueError, match="host must be an IP address"):
         SimFarm(host="256.1.1.1")
+
+
+def test_model_errors_are_reported_in_the_ready_line_and_in_status():
+    async def main():
+        runtime = FarmRuntime(validate_profile(DEFAULT_PROFILE), 1, "127.0.0.1", 1.0)
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(runtime.on_loop_error)
+        loop.call_soon(lambda: 1 / 0)                   # stands in for a crash in the model
+        ready = await runtime.start(0)
+        try:
+            assert ready["errors"] == ["ZeroDivisionError: division by zero"]
+            assert runtime.handle(b'{"op": "status"}')["errors"] == ready["errors"]
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+
+
+def test_a_farm_reporting_errors_is_refused():
+    line = json.dumps({"control": 1, "errors": ["ZeroDivisionError: division by zero"],
+                       "devices": [{"serial": "127.0.0.1:2", "port": 2, "index": 0, "listening": False}]})
+    with pytest.raises(FarmError, match="failed while starting: ZeroDivisionError: division by zero"):
+        SimFarm()._take_ready(line.encode())

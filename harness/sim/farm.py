@@ -16,8 +16,11 @@ Public API (parent side, what the harness uses):
 Child side: `python -m harness.sim.farm serve --profile NAME|PATH --count N [--host 127.0.0.1]
 [--seed S] [--clock-scale X] [--control-port P] [--exit-with-stdin]` runs N `VirtualDevice`s on
 one asyncio loop, each with its realtime `Scheduler` and its adbd on a free loopback port
-(never 5555-5585). When every adbd listens (or after READY_WAIT_S) it prints one JSON line:
-{"control": PORT, "devices": [{"serial": "127.0.0.1:PORT", "port": PORT, "index": i}, ...]}.
+(never 5555-5585). When every adbd listens (or after READY_WAIT_S, or as soon as the model
+raised an error) it prints one JSON line: {"control": PORT, "devices": [{"serial":
+"127.0.0.1:PORT", "port": PORT, "index": i, "listening": bool}, ...], "errors": [...]}.
+`errors` lists exceptions raised on the loop (a crash of the device model); SimFarm.start()
+refuses a farm that reports any, and `status` keeps reporting them afterwards.
 
 Control channel: JSON lines on loopback TCP, one request object per line with an "op" key, one
 reply line each: {"ok": true, ...} or {"ok": false, "error": "..."}. Ops live in `OPS` and are
@@ -58,6 +61,7 @@ MAX_DEVICES = 256
 READY_WAIT_S = 10.0            # host seconds the child waits for every adbd before reporting
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_DOWN_S = 3600.0
+MAX_ERRORS_KEPT = 20
 
 log = logging.getLogger("harness.sim.farm")
 
@@ -115,7 +119,15 @@ class FarmRuntime:
         self.count = count
         self.devices: list[HostedDevice] = []
         self.stopping = asyncio.Event()
+        self.errors: list[str] = []
         self._control: asyncio.AbstractServer | None = None
+
+    def on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """Keep what went wrong in the model (status reports it), and log it as usual."""
+        exc = context.get("exception")
+        text = f"{type(exc).__name__}: {exc}" if exc is not None else str(context.get("message"))
+        self.errors = (self.errors + [text])[-MAX_ERRORS_KEPT:]
+        loop.default_exception_handler(context)
 
     async def start(self, control_port: int) -> dict[str, Any]:
         for index in range(self.count):
@@ -127,10 +139,12 @@ class FarmRuntime:
         self._control = await asyncio.start_server(self._serve_control, self.host, control_port,
                                                    limit=MAX_REQUEST_BYTES)
         deadline = time.monotonic() + READY_WAIT_S
-        while not all(d.adbd.listening for d in self.devices) and time.monotonic() < deadline:
+        while not all(d.adbd.listening for d in self.devices) and not self.errors \
+                and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         port = self._control.sockets[0].getsockname()[1]
-        return {"control": port, "devices": [d.describe() for d in self.devices]}
+        return {"control": port, "errors": self.errors,
+                "devices": [{**d.describe(), "listening": d.adbd.listening} for d in self.devices]}
 
     async def close(self) -> None:
         if self._control is not None:
@@ -194,7 +208,7 @@ def _op_status(runtime: FarmRuntime, request: dict[str, Any]) -> dict[str, Any]:
         devices.append({**hosted.describe(), "boot_count": d.boot_count, "alive": d.alive,
                         "powered": d.android is not None, "listening": hosted.adbd.listening,
                         "uptime": round(d.uptime(), 3), "adbd_root": d.adbd_root})
-    return {"devices": devices}
+    return {"devices": devices, "errors": runtime.errors}
 
 
 @control_op("restart")
@@ -226,6 +240,7 @@ async def serve(profile: SimProfile, count: int, host: str, clock_scale: float,
                 control_port: int, exit_with_stdin: bool) -> int:
     loop = asyncio.get_running_loop()
     runtime = FarmRuntime(profile, count, host, clock_scale)
+    loop.set_exception_handler(runtime.on_loop_error)
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, runtime.stopping.set)
     if exit_with_stdin:
@@ -384,9 +399,13 @@ class SimFarm:
             self.control_port = int(ready["control"])
             self.devices = [FarmDevice(d["serial"], int(d["port"]), int(d["index"]))
                             for d in ready["devices"]]
+            errors = list(ready.get("errors", []))
         except (ValueError, KeyError, TypeError) as exc:
             raise FarmError(f"virtual device farm sent an unreadable ready line {line!r}: {exc}\n"
                             f"{self.stderr_text()}") from exc
+        if errors:
+            raise FarmError(f"virtual devices failed while starting: {'; '.join(errors)}\n"
+                            f"{self.stderr_text()}")
 
     def _read_ready_line(self) -> bytes:
         assert self._proc is not None and self._proc.stdout is not None
