@@ -65,6 +65,22 @@ async def run_command_line(device: "VirtualDevice", cmdline: str, stdin: Input, 
         table.exit(me)
 
 
+@dataclass(frozen=True)
+class CapturedRun:
+    status: int
+    stdout: str
+    stderr: str
+
+
+async def run_captured(device: "VirtualDevice", cmdline: str, *, uid: int = 2000,
+                       stdin: bytes = b"") -> CapturedRun:
+    """Run a command line with stdout and stderr collected apart (tests, control channel)."""
+    out, err = BufferOutput(), BufferOutput()
+    status = await run_command_line(device, cmdline, Input.of(stdin), out, err, uid=uid)
+    return CapturedRun(status, bytes(out.data).decode("utf-8", "replace"),
+                       bytes(err.data).decode("utf-8", "replace"))
+
+
 _loaded = False
 
 
@@ -151,10 +167,14 @@ async def run_proc(run: Callable[[Proc], Awaitable[int]], proc: Proc, *, ppid: i
             task.cancel()
 
 
-async def _guarded(run: Callable[[Proc], Awaitable[int]], proc: Proc) -> int:
+async def _guarded(run: Callable[[Proc], Awaitable[int]], proc: Proc, *,
+                   own_process: bool = True) -> int:
+    """Run a command's code; SIGPIPE ends its process (the whole shell for a builtin)."""
     try:
         return await run(proc)
     except BrokenPipe:
+        if not own_process:
+            raise
         return SIGPIPE_STATUS
     except Exception as exc:           # a tool's bug must not take the device's adbd down
         log.exception("command %r failed", proc.argv)
@@ -660,7 +680,7 @@ class Shell:
         if spec is not None and name in IN_PROCESS:
             proc = Proc(list(argv), io.stdin, io.stdout, io.stderr, self.device,
                         self.environment(assigns), self.uid, self.cwd, self.pid)
-            return await _guarded(spec.run, proc)
+            return await _guarded(spec.run, proc, own_process=False)
         return await self.run_external(argv, io, assigns)
 
     async def call_function(self, name: str, args: list[str], io: IO) -> int:

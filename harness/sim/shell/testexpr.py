@@ -153,6 +153,8 @@ class _Evaluator:
         if op == "-t":
             return False
         path = normalize(operand, self.ctx.cwd)
+        if path == "/dev/null":             # a character device, not in the file tree
+            return op in ("-e", "-a", "-c", "-r", "-w")
         fs = self.ctx.fs
         stat = fs.stat(path) if operand else None
         if stat is None:
@@ -161,7 +163,7 @@ class _Evaluator:
         if op in ("-e", "-a"):
             return True
         if op == "-f":
-            return not fs.isdir(path) and path != "/dev/null"
+            return not fs.isdir(path)
         if op == "-d":
             return fs.isdir(path)
         if op == "-s":
@@ -180,8 +182,6 @@ class _Evaluator:
             return True
         if op == "-x":
             return bool(mode & 0o111)
-        if op == "-c":
-            return path == "/dev/null"
         return False
 
     def _binary(self, left: str, op: str, right: str) -> bool:
