@@ -121,7 +121,10 @@ def main() -> int:
             generate(path, args.size_mb, args.reproductions)
             print(f"generated {path} in {time.perf_counter() - start:.1f}s")
         size = path.stat().st_size / 1e6
-        triage_cmd = [sys.executable, "-m", "harness.cli.triage", str(path)]
+        # the installed console script, as a user runs it (falls back to the module)
+        script = Path(sys.executable).with_name("harness")
+        triage_cmd = ([str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]) + \
+            ["triage", str(path)]
         t_triage, p_triage = _best(triage_cmd, args.runs)
         t_grep, p_grep = _best([grep, "-c", "-E", GREP_PATTERN, str(path)], args.runs, {**os.environ, "LC_ALL": "C"})
         found = sum(1 for line in p_triage.stdout.splitlines() if line.startswith("KNOWN "))
