@@ -12,8 +12,13 @@ import importlib
 import pkgutil
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:          # one line, not usage + error
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="harness", description="Test Android's network stack over adb; reproduce the eth0 EBUSY start-up race.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
