@@ -272,7 +272,10 @@ class LogcatService:
                 self.buffer.close()
                 return False
             try:
-                self.device.reconnect(timeout=min(_WAIT_STEP, left))
+                # Only a transport that is really down gets reconnected: a disconnect/connect
+                # cycle would break the commands other threads are running on the device.
+                if self.device.state(timeout=min(_WAIT_STEP, left)) != "device":
+                    self.device.reconnect(timeout=min(_WAIT_STEP, left))
                 return True
             except HarnessError:
                 self._stop.wait(min(backoff, max(0.0, left)))
