@@ -17,11 +17,10 @@ import sys
 import zipfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from harness.logs.signatures import load_registry
-from harness.logs.triage import TriageResult, triage_stream
-from harness.yamlcheck import ConfigError
+if TYPE_CHECKING:
+    from harness.logs.triage import TriageResult
 
 EXIT_CLEAN, EXIT_KNOWN, EXIT_ERROR = 0, 1, 2
 _SHOWN_CHARS = 240          # of each evidence line in the text output
@@ -80,6 +79,11 @@ def _print_text(result: TriageResult, out: IO[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: `harness` imports every subcommand module to build its parser.
+    from harness.logs.signatures import load_registry
+    from harness.logs.triage import triage_stream
+    from harness.yamlcheck import ConfigError
+
     try:
         registry = load_registry(args.signatures)
         with ExitStack() as stack:
