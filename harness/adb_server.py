@@ -225,4 +225,7 @@ class AdbServer:
 def _server_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("ADB_SERVER_SOCKET", None)       # -P must decide where the server listens
+    # With the libusb backend the server answers nothing for its first ~3 s (initial USB scan);
+    # the native backend (still sees USB devices on Linux and macOS) answers at once.
+    env.setdefault("ADB_LIBUSB", "0")
     return env
