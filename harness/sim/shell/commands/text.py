@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import re
 import shlex
+import string
 
 from harness.sim.fs import FsError
 from harness.sim.shell.api import Proc, command
 from harness.sim.shell.commands.common import (Options, UsageError, emit, file_error, lines_of,
                                                parse_options, raw, read_input, text, usage_error)
 
-_POSIX_CLASSES = {"alpha": "a-zA-Z", "digit": "0-9", "alnum": "a-zA-Z0-9", "upper": "A-Z",
-                  "lower": "a-z", "space": r" \t\n\r\f\v", "blank": r" \t", "punct":
-                  r"!-/:-@\[-`{-~", "xdigit": "0-9A-Fa-f", "print": r" -~", "graph": r"!-~",
-                  "cntrl": r"\x00-\x1f\x7f"}
+_POSIX_CLASSES = {
+    "alpha": string.ascii_letters, "digit": string.digits,
+    "alnum": string.ascii_letters + string.digits, "upper": string.ascii_uppercase,
+    "lower": string.ascii_lowercase, "space": " \t\n\r\f\v", "blank": " \t",
+    "punct": string.punctuation, "xdigit": string.hexdigits,
+    "print": "".join(map(chr, range(32, 127))), "graph": "".join(map(chr, range(33, 127))),
+    "cntrl": "".join(map(chr, range(32))) + "\x7f",
+}
 
 
 def posix_regex(pattern: str, extended: bool) -> str:
@@ -71,7 +76,7 @@ def _bracket(pattern: str, start: int) -> tuple[int, str]:
         if pattern.startswith("[:", i):
             end = pattern.find(":]", i)
             if end > 0 and pattern[i + 2:end] in _POSIX_CLASSES:
-                parts.append(_POSIX_CLASSES[pattern[i + 2:end]])
+                parts.append(re.escape(_POSIX_CLASSES[pattern[i + 2:end]]))
                 i = end + 2
                 first = False
                 continue
@@ -403,24 +408,23 @@ async def cut(proc: Proc) -> int:
 
 
 def _tr_set(spec: str) -> str:
+    """A tr SET: classes ([:upper:]), ranges (a-z) and backslash escapes, expanded."""
     for name, chars in _POSIX_CLASSES.items():
-        spec = spec.replace(f"[:{name}:]", _expand_class(chars))
-    spec = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "\\": "\\"}.get(m.group(1), m.group(1)), spec)
+        spec = spec.replace(f"[:{name}:]", chars.replace("\\", "\\\\").replace("-", "\\-"))
     out: list[str] = []
     i = 0
     while i < len(spec):
-        if i + 2 < len(spec) and spec[i + 1] == "-":
-            out.extend(chr(c) for c in range(ord(spec[i]), ord(spec[i + 2]) + 1))
+        ch = spec[i]
+        if ch == "\\" and i + 1 < len(spec):
+            out.append({"n": "\n", "t": "\t"}.get(spec[i + 1], spec[i + 1]))
+            i += 2
+        elif i + 2 < len(spec) and spec[i + 1] == "-":
+            out.extend(chr(c) for c in range(ord(ch), ord(spec[i + 2]) + 1))
             i += 3
         else:
-            out.append(spec[i])
+            out.append(ch)
             i += 1
     return "".join(out)
-
-
-def _expand_class(chars: str) -> str:
-    return re.sub(r"(.)-(.)", lambda m: "".join(chr(c) for c in range(ord(m.group(1)), ord(m.group(2)) + 1)),
-                  chars.encode().decode("unicode_escape"))
 
 
 @command("tr")
