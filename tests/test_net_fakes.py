@@ -7,12 +7,13 @@ invalid` error, §4.6 ping, §4.1 netcfg, §4.2 ifconfig, §4.5 ndc, §3.4 dumps
 
 from __future__ import annotations
 
+import importlib
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.device import CommandResult
-from harness.net import capabilities as caps_module
 from harness.net.capabilities import DeviceCapabilities
 
 DATA = Path(__file__).parent / "data" / "parsers"
@@ -181,7 +182,8 @@ def caps_44(**changes: object) -> DeviceCapabilities:
 
 def with_caps(device: ScriptedDevice, caps: DeviceCapabilities) -> ScriptedDevice:
     """Seed the capability cache, as a probe would have."""
-    caps_module._cache[device] = caps  # noqa: SLF001 -- the tests stand in for the probe
+    # The module, not the package's `capabilities` function of the same name.
+    importlib.import_module("harness.net.capabilities")._cache[device] = caps  # the tests stand in for the probe
     return device
 
 
