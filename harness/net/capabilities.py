@@ -19,7 +19,6 @@ from harness.device import Device
 from harness.errors import CommandTimeout, HarnessError
 from harness.net import validate
 from harness.net.commands import NetCommands
-from harness.parsers.dumpsys_ethernet import parse_dumpsys_ethernet
 from harness.parsers.getprop import parse_getprop
 from harness.parsers.ifconfig import parse_ifconfig
 
@@ -112,7 +111,7 @@ def probe(device: Device, *, interface: str | None = None, timeout: float = PROB
         updates["ndc_mode"] = "binder" if caps.sdk >= BINDER_NDC_SDK or not updates["netd_socket"] else "text"
     tracked: str | None = None
     if caps.has("dumpsys"):
-        updates["ethernet_service"], tracked = _ethernet_service(device, timeout, notes)
+        updates["ethernet_service"], tracked = _ethernet_service(device, caps, timeout, notes)
     caps = dataclasses.replace(caps, **updates)
     if interface is not None:
         iface, source = interface, "given"
@@ -162,11 +161,15 @@ def _exists(device: Device, path: str, timeout: float) -> bool:
     return result.ok
 
 
-def _ethernet_service(device: Device, timeout: float, notes: list[str]) -> tuple[bool, str | None]:
-    result = _run(device, "dumpsys ethernet", timeout, notes)
+def _ethernet_service(device: Device, caps: DeviceCapabilities, timeout: float,
+                      notes: list[str]) -> tuple[bool, str | None]:
+    """Whether `dumpsys ethernet` answers (no service before Android 5.0 on many builds), and the
+    interface it tracks."""
+    query = caps.commands.ethernet_dump()
+    result = _run(device, query.command, timeout, notes)
     if result is None:
         return False, None
-    parsed = parse_dumpsys_ethernet(result.stdout + result.stderr)
+    parsed = query.parse(result)
     if not result.ok or parsed.errors or not (parsed.interfaces or parsed.tracking is not None):
         return False, None
     return True, parsed.interfaces[0].name if parsed.interfaces else None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from harness.net import validate
 from harness.net.errors import InvalidNetValue, ToolUnavailable
 from harness.parsers.dumpsys_connectivity import DumpsysConnectivityResult, parse_dumpsys_connectivity
+from harness.parsers.dumpsys_ethernet import DumpsysEthernetResult, parse_dumpsys_ethernet
 from harness.parsers.ifconfig import IfconfigInterface, parse_ifconfig
 from harness.parsers.ip import IpLink, IpRouteResult, IpRuleResult, parse_ip_addr, parse_ip_route, parse_ip_rule
 from harness.parsers.netcfg import NetcfgInterface, parse_netcfg
@@ -200,18 +201,19 @@ class NetCommands:
         word = str(table) if isinstance(table, int) else validate.interface_name(table)
         return Query(validate.shell_line("ip", "route", "show", "table", word), _routes)
 
-    def rt_tables_file(self) -> Query[CommandResult]:
-        """netd's table names file; Android's ip reads table names from it (CONFDIR=/data/misc/net)."""
-        return Query(validate.shell_line("cat", RT_TABLES_PATH), lambda result: result)
+    def rt_tables(self) -> Query[Mapping[str, int]]:
+        """netd's table names (name -> id); Android's ip reads them from this file (CONFDIR=/data/misc/net)."""
+        return Query(validate.shell_line("cat", RT_TABLES_PATH), lambda result: parse_rt_tables(result.stdout))
 
     def connectivity_dump(self) -> Query[DumpsysConnectivityResult]:
         """ConnectivityService's view: default network, networks with their interfaces and DNS."""
         self._require("dumpsys", "querying the default network")
         return Query("dumpsys connectivity", lambda result: parse_dumpsys_connectivity(result.stdout), timeout=30.0)
 
-    def ethernet_dump(self) -> Query[CommandResult]:
+    def ethernet_dump(self) -> Query[DumpsysEthernetResult]:
+        """The Ethernet service's view: tracked interfaces, link state, IP assignment."""
         self._require("dumpsys", "reading the Ethernet service state")
-        return Query("dumpsys ethernet", lambda result: result, timeout=30.0)
+        return Query("dumpsys ethernet", lambda result: parse_dumpsys_ethernet(output_of(result)), timeout=30.0)
 
     def properties(self) -> Query[CommandResult]:
         return Query("getprop", lambda result: result)

@@ -23,7 +23,7 @@ from typing import Any
 from harness.device import Device
 from harness.errors import CommandTimeout, HarnessError
 from harness.net.capabilities import DeviceCapabilities, capabilities
-from harness.net.commands import InterfaceState, Query, output_of, parse_rt_tables
+from harness.net.commands import InterfaceState, Query, output_of
 from harness.parsers.getprop import parse_getprop
 from harness.parsers.ip import IpRule
 
@@ -211,8 +211,7 @@ def take_snapshot(device: Device, *, interface: str | None = None) -> NetworkSna
     if caps.has("ip"):
         parsed_rules = reader.query("rules", commands.rules())
         rules = parsed_rules.rules if parsed_rules is not None else ()
-        file = reader.query("rt_tables", commands.rt_tables_file())
-        tables = parse_rt_tables(file.stdout) if file is not None else {}
+        tables = reader.query("rt_tables", commands.rt_tables()) or {}
         for table in ["main", *(name for name in tables if name != "main")]:
             parsed = reader.query("routes", commands.table_routes(table))
             if parsed is not None:
