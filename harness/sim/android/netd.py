@@ -92,6 +92,7 @@ class Netd:
         self.user_permissions: dict[int, int] = {}
         self._orphan_dns: dict[int, tuple[list[str], list[str]]] = {}
         self._subscribers: list[Broadcast] = []
+        self._close_callbacks: list[Callable[[], None]] = []
         self._unsubscribe_kernel: Callable[[], None] | None = None
         self.routes = RouteController(kernel, self.sdk, log_error=self._log_netd_error,
                                       write_file=self._write_file)
@@ -144,6 +145,9 @@ class Netd:
             self._unsubscribe_kernel = None
         self.running = False
         self._subscribers.clear()
+        closers, self._close_callbacks = self._close_callbacks, []
+        for on_close in closers:
+            on_close()
 
     # -- logging and files -----------------------------------------------------------------------------
     def log(self, priority: str, tag: str, message: str, thread: str = THREAD_MAIN) -> None:
@@ -170,12 +174,18 @@ class Netd:
         return NdcDispatcher(self).dispatch(argv)
 
     # -- unsolicited events ----------------------------------------------------------------------------
-    def subscribe(self, callback: Broadcast) -> Callable[[], None]:
+    def subscribe(self, callback: Broadcast, *,
+                  on_close: Callable[[], None] | None = None) -> Callable[[], None]:
+        """Receive every unsolicited line; `on_close` runs if netd goes away first."""
         self._subscribers.append(callback)
+        if on_close is not None:
+            self._close_callbacks.append(on_close)
 
         def unsubscribe() -> None:
             if callback in self._subscribers:
                 self._subscribers.remove(callback)
+            if on_close is not None and on_close in self._close_callbacks:
+                self._close_callbacks.remove(on_close)
 
         return unsubscribe
 

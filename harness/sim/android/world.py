@@ -5,8 +5,9 @@ from the device's rng, so any model or tool can make one (`World.of(device)`).
 - the bridge subnet is the profile address's network; its gateway answers pings (TTL 64,
   sub-millisecond RTT) and is the DHCP server: it offers the profile's address, gateway and
   DNS servers to the profile's MAC only;
-- `reachable` hosts answer pings through the gateway (TTL 113-119, a per-host base RTT of
-  5-35 ms with jitter); `hostnames` resolve through any of the profile's DNS servers;
+- `reachable` hosts and the addresses of `hostnames` answer pings through the gateway (TTL
+  113-119, a per-host base RTT of 5-35 ms with jitter); `hostnames` resolve through the
+  profile's DNS servers (or a listed public resolver);
 - nothing answers a device that is not on the bridge subnet or whose link is down.
 """
 
@@ -53,8 +54,12 @@ class World:
         self.subnet = self.interface.network
         self.gateway = ipaddress.IPv4Address(network.gateway)
         self.dns = tuple(ipaddress.IPv4Address(a) for a in network.dns)
-        self.reachable = frozenset(ipaddress.IPv4Address(a) for a in network.reachable)
         self.hostnames = {name.lower(): ipaddress.IPv4Address(a) for name, a in network.hostnames.items()}
+        listed = [ipaddress.IPv4Address(a) for a in network.reachable]
+        # public resolvers among the listed hosts answer DNS too (8.8.4.4, 1.1.1.1)
+        self.dns_capable = frozenset(list(self.dns) + listed)
+        # the listed hosts and every host a name resolves to answer pings
+        self.reachable = frozenset(listed + list(self.hostnames.values()))
 
     @classmethod
     def of(cls, device: "VirtualDevice") -> "World":
@@ -99,7 +104,7 @@ class World:
 
     # -- DNS -------------------------------------------------------------------------------------------
     def is_dns_server(self, server: ipaddress.IPv4Address) -> bool:
-        return server in self.dns or server in self.reachable
+        return server in self.dns_capable
 
     def resolve(self, name: str, server: ipaddress.IPv4Address) -> ipaddress.IPv4Address | None:
         if not self.is_dns_server(server):

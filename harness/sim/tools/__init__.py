@@ -1,1 +1,1 @@
-from harness.sim.tools import ifconfig, ip  # noqa: F401  network tools register themselves
+from harness.sim.tools import ifconfig, ip, ndc, netcfg, ping, route  # noqa: F401  network tools
