@@ -100,6 +100,15 @@ def test_adb_shell_keeps_stdout_and_stderr_apart(farm, adb):
 
 
 @needs_shell
+def test_adb_shell_stdin_reaches_the_command_and_eof_ends_it(farm, adb):
+    s = serial(farm, GENERAL)
+    require_tools(adb, s, "cat /dev/null")
+    data = bytes(range(256)) * 64 + b"end\n"
+    done = adb.cli("-s", s, "shell", "cat", input=data, text=False, timeout=TIMEOUT)
+    assert (done.returncode, done.stdout, done.stderr) == (0, data, b"")
+
+
+@needs_shell
 def test_unknown_command_is_not_found_with_127(farm, adb, client):
     s = serial(farm, GENERAL)
     done = adb.cli("-s", s, "shell", "nosuchcmd", timeout=TIMEOUT)
