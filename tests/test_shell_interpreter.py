@@ -143,6 +143,13 @@ def test_arithmetic():
     assert sh("echo $((1 / 0))").stderr == "/system/bin/sh: 1 / 0: zero divisor\n"
 
 
+def test_arithmetic_command_and_substitution_forms():
+    assert sh("i=0; while (( i < 3 )); do (( i++ )); done; echo $i").stdout == "3\n"
+    assert sh("(( 0 )); echo $?; let 2+2; echo $?").stdout == "1\n0\n"
+    assert sh("((echo a); echo b)").stdout == "a\nb\n"
+    assert sh("x=a.b.c; echo ${x/./_} ${x//./_}").stdout == "a_b.c a_b_c\n"
+
+
 def test_field_splitting_and_quoting():
     assert sh('x="a  b"; for i in $x; do echo "<$i>"; done').stdout == "<a>\n<b>\n"
     assert sh('x="a  b"; for i in "$x"; do echo "<$i>"; done').stdout == "<a  b>\n"
@@ -321,6 +328,10 @@ def test_background_jobs():
     first, exists_at_once, data = on_device(scenario)
     assert first == CapturedRun(0, "", "")    # the session ends; the job lives on
     assert not exists_at_once and data == b"late\n"
+
+
+def test_killing_the_session_shell_ends_it_with_the_signal_status():
+    assert sh("echo before; kill $$; echo after") == CapturedRun(143, "before\n", "")
 
 
 def test_kill_from_another_session():

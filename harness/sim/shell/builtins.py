@@ -337,6 +337,20 @@ def describe(shell: "Shell", name: str) -> tuple[str, str, str | None] | None:
     return "path", path if "/" in name else f"a tracked alias for {path}", path
 
 
+@builtin("let")
+async def _let(shell: "Shell", argv: list[str], io: "IO") -> int:
+    """`let expr...` and `(( expr ))`: status 0 when the last value is not zero."""
+    from harness.sim.shell.arith import ArithError, evaluate
+    value = 0
+    for expression in argv[1:]:
+        try:
+            value = evaluate(expression, shell.get_var, shell.set_var)
+        except ArithError as err:
+            io.err(f"{SH}: {err}\n")
+            return 2
+    return 0 if value else 1
+
+
 @builtin("trap", "alias", "unalias", "ulimit", "umask")
 async def _accepted(shell: "Shell", argv: list[str], io: "IO") -> int:
     """Accepted and ignored: nothing on the virtual device depends on them."""

@@ -162,7 +162,13 @@ async def _param(shell: "Shell", part: Param, io: "IO") -> str:
                 message = "parameter null or not set" if op == ":?" else "parameter not set"
             raise ExpansionError(f"{name}: {message}")
         return value or ""
-    return _remove_affix(value or "", op, await expand_pattern(shell, part.arg, io))
+    pattern = await expand_pattern(shell, part.arg, io)
+    if op in ("/", "//"):
+        assert part.replacement is not None
+        replacement = await expand_word(shell, part.replacement, io)
+        regex = re.compile(patterns.to_regex(pattern), re.DOTALL)
+        return regex.sub(lambda _: replacement, value or "", count=0 if op == "//" else 1)
+    return _remove_affix(value or "", op, pattern)
 
 
 def _remove_affix(value: str, op: str, pattern: list[Piece]) -> str:

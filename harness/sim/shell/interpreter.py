@@ -60,6 +60,13 @@ async def run_command_line(device: "VirtualDevice", cmdline: str, stdin: Input, 
         if cmdline.strip():
             return await shell.run_text(cmdline, io)
         return await shell.run_interactive(io)
+    except asyncio.CancelledError:
+        if me.killed_by is None:          # the client went away: let adbd see it
+            raise
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        return 128 + me.killed_by         # `kill` hit the session's own shell
     finally:
         out.closed = err.closed = True
         table.exit(me)

@@ -20,11 +20,13 @@ class Lit:
 
 @dataclass(frozen=True)
 class Param:
-    """`$name`, `${name}`, `${name<op>arg}`, `${#name}` (op 'len')."""
+    """`$name`, `${name}`, `${name<op>arg}`, `${#name}` (op 'len'), `${name/pat/rep}`
+    (op '/' or '//', `replacement` set)."""
     name: str
     quoted: bool = False
     op: str | None = None
     arg: "Word | None" = None
+    replacement: "Word | None" = None
 
 
 @dataclass(frozen=True)

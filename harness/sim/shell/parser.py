@@ -146,6 +146,9 @@ class Parser:
     def _command(self) -> Command:
         tok = self._peek()
         if tok.kind == "op" and tok.text == "(":
+            arithmetic = self._arith_command()
+            if arithmetic is not None:
+                return arithmetic
             self._next()
             body = self._nested("(", self._compound_list, ")")
             return Subshell(body, self._redirects())
@@ -169,6 +172,18 @@ class Parser:
         if tok.kind in ("word", "redir") and keyword not in RESERVED - {"{", "!", "[["}:
             return self._simple_command()
         self._unexpected(tok)
+
+    def _arith_command(self) -> SimpleCommand | None:
+        """`(( expr ))`, which mksh runs as `let "expr"`; None when it is `( (...) )`."""
+        if not self.src.startswith("(", self.pos):
+            return None
+        end = _matching_double_paren(self.src, self.pos + 1)
+        if end < 0:
+            return None
+        expr = Parser(self.src[self.pos + 1:end])._read_word("", quoted=True)
+        self._peeked = None
+        self.pos = end + 2
+        return SimpleCommand((), (Word((Lit("let"),)), expr), self._redirects())
 
     def _nested(self, opener: str, parse_body, closer: str):
         saved, self._nesting = self._nesting, opener
@@ -608,20 +623,8 @@ class Parser:
     def _read_arith(self, quoted: bool) -> ArithSub:
         src = self.src
         start = self.pos + 2
-        depth = 0
-        i = start
-        while i < len(src):
-            ch = src[i]
-            if ch == "(":
-                depth += 1
-            elif ch == ")":
-                if depth == 0:
-                    if src.startswith("))", i):
-                        break
-                    raise _NoClosingQuote()
-                depth -= 1
-            i += 1
-        else:
+        i = _matching_double_paren(src, start)
+        if i < 0:
             raise _NoClosingQuote()
         inner = Parser(src[start:i])
         expr = inner._read_word("", quoted=True)
@@ -651,6 +654,16 @@ class Parser:
         if src.startswith("}", self.pos):
             self.pos += 1
             return Param(name, quoted)
+        if src.startswith("/", self.pos):
+            op = "//" if src.startswith("//", self.pos) else "/"
+            self.pos += len(op)
+            pattern = self._read_word("/}", quoted=quoted)
+            replacement = Word(())
+            if src.startswith("/", self.pos):
+                self.pos += 1
+                replacement = self._read_word("}", quoted=quoted)
+            self._expect_brace_close()
+            return Param(name, quoted, op, pattern, replacement)
         for op in BRACE_OPS:
             if src.startswith(op, self.pos):
                 self.pos += len(op)
@@ -687,6 +700,19 @@ class Parser:
                 body.word = Word((Lit(text, True),))
             else:
                 body.word = _parse_heredoc_text(text)
+
+
+def _matching_double_paren(src: str, start: int) -> int:
+    """Index of the `))` closing an arithmetic expression that starts at `start`, or -1."""
+    depth = 0
+    for i in range(start, len(src)):
+        if src[i] == "(":
+            depth += 1
+        elif src[i] == ")":
+            if depth == 0:
+                return i if src.startswith("))", i) else -1
+            depth -= 1
+    return -1
 
 
 def _parse_heredoc_text(text: str) -> Word:
