@@ -9,7 +9,7 @@ parsed except the candidate lines.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 CHUNK_SIZE = 4 << 20       # bytes read at a time; about the size of a chunk
@@ -24,7 +24,8 @@ class RawLine:
 
 @dataclass
 class _Chunk:
-    data: bytes
+    data: bytes | bytearray          # only data[:end] belongs to the chunk
+    end: int
     first_line: int                  # number of its first line
     primary_hits: list[int] = field(default_factory=list)   # line starts
 
@@ -51,7 +52,31 @@ def whole_lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
         yield carry
 
 
-def _line_starts(data: bytes, anchors: Iterable[bytes], begin: int = 0, stop: int | None = None) -> set[int]:
+def read_chunks(read_into: Callable[[memoryview], int | None]) -> Iterator[tuple[bytearray, int]]:
+    """(buffer, end) chunks read straight into fresh buffers: buffer[:end] ends at a line end
+    (the last chunk may not). Only the unfinished last line is copied, to the next buffer."""
+    carry = b""
+    while True:
+        buf = bytearray(len(carry) + CHUNK_SIZE)
+        buf[:len(carry)] = carry
+        total = len(carry)
+        view = memoryview(buf)
+        while total < len(buf) and (n := read_into(view[total:]) or 0):
+            total += n                        # pipes and decompressors hand over less per call
+        view.release()
+        if total == len(carry):
+            if carry:
+                yield buf, total
+            return
+        cut = buf.rfind(b"\n", 0, total) + 1
+        if cut == 0:                          # a line longer than a chunk: keep reading it
+            carry = bytes(buf[:total])
+            continue
+        yield buf, cut
+        carry = bytes(buf[cut:total])
+
+
+def _line_starts(data: bytes | bytearray, anchors: Iterable[bytes], begin: int = 0, stop: int | None = None) -> set[int]:
     """Start offsets of the lines holding an anchor at an offset in [begin, stop)."""
     stop = len(data) if stop is None else stop
     starts: set[int] = set()
@@ -73,8 +98,8 @@ def _lines_at(chunk: _Chunk, starts: set[int]) -> Iterator[RawLine]:
     for start in sorted(starts):
         line += data.count(b"\n", previous, start)
         previous = start
-        end = data.find(b"\n", start)
-        text = data[start:] if end == -1 else data[start:end]
+        end = data.find(b"\n", start, chunk.end)
+        text = bytes(data[start:chunk.end] if end == -1 else data[start:end])
         yield RawLine(line, text.removesuffix(b"\r"))
 
 
@@ -90,13 +115,15 @@ class CandidateScanner:
         self._current: _Chunk | None = None      # waits for the next chunk, its companion context
         self._found: dict[int, RawLine] = {}
 
-    def feed(self, data: bytes) -> None:
-        if not data:
+    def feed(self, data: bytes | bytearray, end: int | None = None) -> None:
+        """One chunk: data[:end] (default: all of it), which ends at a line end unless last."""
+        end = len(data) if end is None else end
+        if end == 0:
             return
-        chunk = _Chunk(data, self.lines + 1)
-        self.lines += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        self.bytes += len(data)
-        starts = _line_starts(data, self.primary_anchors)
+        chunk = _Chunk(data, end, self.lines + 1)
+        self.lines += data.count(b"\n", 0, end) + (0 if data[end - 1] == 0x0A else 1)
+        self.bytes += end
+        starts = _line_starts(data, self.primary_anchors, 0, end)
         if starts:
             chunk.primary_hits = sorted(starts)
             self._take(chunk, starts)
@@ -114,12 +141,13 @@ class CandidateScanner:
         """Companion lines within CONTEXT_BYTES of each primary hit of `chunk`."""
         for hit in chunk.primary_hits:
             begin, stop = hit - CONTEXT_BYTES, hit + CONTEXT_BYTES
-            self._take(chunk, _line_starts(chunk.data, self.companion_anchors, max(0, begin), stop))
+            self._take(chunk, _line_starts(chunk.data, self.companion_anchors, max(0, begin), min(stop, chunk.end)))
             if begin < 0 and before is not None:
                 self._take(before, _line_starts(before.data, self.companion_anchors,
-                                                max(0, len(before.data) + begin)))
-            if stop > len(chunk.data) and after is not None:
-                self._take(after, _line_starts(after.data, self.companion_anchors, 0, stop - len(chunk.data)))
+                                                max(0, before.end + begin), before.end))
+            if stop > chunk.end and after is not None:
+                self._take(after, _line_starts(after.data, self.companion_anchors, 0,
+                                               min(after.end, stop - chunk.end)))
 
     def _take(self, chunk: _Chunk, starts: set[int]) -> None:
         for line in _lines_at(chunk, starts):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from harness.logs.records import parse_line, seconds_of
-from harness.logs.scan import CHUNK_SIZE, CandidateScanner, RawLine, whole_lines
+from harness.logs.scan import CandidateScanner, RawLine, read_chunks, whole_lines
 from harness.logs.signatures import (RECORD_ATTRIBUTES, CompanionRule, Pattern, Registry, Signature,
                                      load_registry)
 from harness.logs.versions import parse_version
@@ -252,6 +252,10 @@ class Triage:
         for chunk in whole_lines(blocks):
             self._scanner.feed(chunk)
 
+    def feed_buffers(self, chunks: Iterable[tuple[bytearray, int]]) -> None:
+        for buffer, end in chunks:
+            self._scanner.feed(buffer, end)
+
     def result(self, problem: str | None = None) -> TriageResult:
         candidates = [self._candidate(line) for line in self._scanner.finish()]
         candidates = [c for c in candidates if c.hits]
@@ -300,21 +304,16 @@ def triage_stream(stream: IO[bytes], registry: Registry | None = None,
     compressed stream ends the scan; what was read is still triaged and the problem noted."""
     engine = Triage(registry, android)
     problem: str | None = None
+    # readinto1: whatever is ready, so a decompressor that fails later has handed over all it could
+    read_into = getattr(stream, "readinto1", None) or stream.readinto
 
-    # read1: whatever is ready, so a decompressor that fails later has handed over all it could
-    read = getattr(stream, "read1", stream.read)
-
-    def blocks() -> Iterator[bytes]:
+    def guarded(view: memoryview) -> int:
         nonlocal problem
-        while True:
-            try:
-                block = read(CHUNK_SIZE)
-            except (OSError, EOFError, ValueError) as e:
-                problem = f"input ended early: {e}"
-                return
-            if not block:
-                return
-            yield block
+        try:
+            return read_into(view)
+        except (OSError, EOFError, ValueError) as e:
+            problem = f"input ended early: {e}"
+            return 0
 
-    engine.feed_chunks(blocks())
+    engine.feed_buffers(read_chunks(guarded))
     return engine.result(problem)
