@@ -133,9 +133,6 @@ class _Correlator:
     def __init__(self, candidates: list[_Candidate]) -> None:
         self.c = candidates
 
-    def _close_enough(self, a: _Candidate, b: _Candidate, within: float) -> bool:
-        return self._distance(a, b) <= within
-
     def nearest(self, i: int, sig: Signature, rule: CompanionRule,
                 fields: Mapping[str, str]) -> tuple[_Candidate, dict[str, str]] | None:
         primary = self.c[i]
@@ -149,8 +146,8 @@ class _Correlator:
         for order, indices in enumerate(steps):
             for j in indices:
                 other = self.c[j]
-                if not self._close_enough(primary, other, rule.within):
-                    break
+                if self._distance(primary, other) > rule.within:
+                    break                     # candidates are in line order: the rest is further
                 comp = other.hits.get(key)
                 if comp is None or not self._agrees(rule, fields, primary, comp, other):
                     continue
@@ -242,7 +239,8 @@ def _applicable(registry: Registry, android: str | None) -> Registry:
 
 
 class Triage:
-    """Incremental triage: feed() binary chunks (any size), then result()."""
+    """Incremental triage: feed_chunks() (bytes of any size) or feed_buffers() (chunks from
+    scan.read_chunks), then result()."""
 
     def __init__(self, registry: Registry | None = None, android: str | None = None) -> None:
         self.registry = _applicable(registry or load_registry(), android)
