@@ -79,7 +79,7 @@ class VirtualDevice:
         for path in ("/data/local/tmp", "/data/misc/net", "/data/misc/ethernet", "/sdcard",
                      "/system/bin", "/vendor/bin", "/proc/net", "/sys/class/net", "/dev/socket"):
             self.fs.mkdir(path)
-        self.fs.mkdir("/data/local/tmp", mode=0o771)
+        self.fs.node("/data/local/tmp").mode = 0o40771   # drwxrwx--x shell shell, as on a device
 
     def _base_props(self) -> dict[str, str]:
         prof = self.profile
