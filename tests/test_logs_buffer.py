@@ -190,3 +190,32 @@ def test_service_rejects_bad_arguments():
         LogcatService(RecordedDevice(None, ""), buffers=["main; reboot"])
     with pytest.raises(ValueError, match="start_from"):
         LogcatService(RecordedDevice(None, ""), start_from="yesterday")
+
+
+class SocketStream:
+    """The part of an adbutils stream the reader uses: `.conn`, a socket, and close()."""
+
+    def __init__(self, sock) -> None:
+        self.conn = sock
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def test_reader_splits_lines_across_reads_and_stops_when_the_stream_is_closed():
+    import socket
+    service = LogcatService(RecordedDevice(BOOT_A, QUIET_RING))
+    ours, theirs = socket.socketpair()
+    stream = SocketStream(ours)
+    service._conn = stream
+    reader = threading.Thread(target=service._pump, args=(stream,))
+    reader.start()
+    payload = ("--------- beginning of main\r\n" + "\r\n".join(RACE[:3]) + "\r\n").encode()
+    theirs.sendall(payload[:50])
+    theirs.sendall(payload[50:])
+    service.wait_for(["registerNetworkAgent"], timeout=10, since=0)
+    service._close_stream()                      # what stop() does: the blocked recv returns
+    reader.join(10)
+    theirs.close()
+    assert not reader.is_alive()
+    assert [l.text for l in service.excerpt()] == RACE[:3]
