@@ -12,8 +12,6 @@ import pytest
 
 from harness.adb_server import AdbServer
 
-pytest_plugins = ["pytester"]
-
 ENV_NAMES = ("ANDROID_SERIAL", "ANDROID_ADB_SERVER_HOST", "ANDROID_ADB_SERVER_PORT", "HARNESS_PROFILE",
              "ADB_SERVER_SOCKET")
 
