@@ -431,8 +431,8 @@ class Kernel:
                 if not link.is_loopback:
                     self._later(LINKWATCH_SECONDS, lambda: self._linkwatch(name))
         else:
-            self._drop_routes_via(link.name)
             self._drop_ipv6(link)
+            self._drop_routes_via(link.name)
 
     def _linkwatch(self, name: str) -> None:
         link = self.links.get(name)
