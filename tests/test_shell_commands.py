@@ -257,3 +257,14 @@ def test_env_nohup_timeout_sleep():
     assert sh("timeout 5 echo fast").stdout == "fast\n"
     assert sh("sleep 0.5 0.5; echo ok").stdout == "ok\n"
     assert sh("sleep abc").stderr == "sleep: Not a number 'abc'\n"
+
+
+def test_commands_have_files_in_system_bin():
+    result = sh("ls /system/bin | grep -c '^ls$'; [ -x /system/bin/getprop ] && echo exec; "
+                "ls /system/xbin; ls /system/bin/netcfg")
+    assert result.stdout == "1\nexec\nsu\n"                  # netcfg is gone after Android 5.1
+    assert result.stderr == "ls: /system/bin/netcfg: No such file or directory\n"
+
+
+def test_toybox_multiplexer():
+    assert sh("toybox echo hi; toybox | tr ' ' '\\n' | grep -c '^ls$'").stdout == "hi\n1\n"

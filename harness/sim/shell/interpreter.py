@@ -12,6 +12,7 @@ import asyncio
 import logging
 import posixpath
 import random
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Awaitable, Callable
 
@@ -50,6 +51,7 @@ async def run_command_line(device: "VirtualDevice", cmdline: str, stdin: Input, 
                            stderr: Output, *, uid: int) -> int:
     """Run `cmdline` as `/system/bin/sh -c cmdline` (an empty one: a login shell on stdin)."""
     load_commands()
+    install_commands(device)
     out, err = SessionOutput(stdout), SessionOutput(stderr)
     table = shell_processes(device)
     adbd = device.processes.find("adbd")
@@ -98,6 +100,23 @@ def load_commands() -> None:
         import harness.sim.shell.commands  # noqa: F401  (the shell's own toolbox/toybox)
         import harness.sim.tools  # noqa: F401  (network tools, written against the same registry)
         _loaded = True
+
+
+_installed: "weakref.WeakSet[VirtualDevice]" = weakref.WeakSet()
+
+
+def install_commands(device: "VirtualDevice") -> None:
+    """Give every available command a file in /system/bin (su: /system/xbin) once per device,
+    so `ls`, `test -x`, globs and adb sync see what the shell can run."""
+    if device in _installed:
+        return
+    _installed.add(device)
+    for name in sorted(api.REGISTRY):
+        path = command_path(device, name)
+        if path is None or device.fs.exists(path) or not path.startswith(BIN_DIRS):
+            continue
+        device.fs.mkdir(posixpath.dirname(path))
+        device.fs.write(path, b"", mode=0o755, uid=0)
 
 
 def session_environment(device: "VirtualDevice", uid: int) -> dict[str, str]:

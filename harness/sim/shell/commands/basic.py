@@ -395,3 +395,19 @@ async def sh(proc: Proc) -> int:
             return 127 if err.code == 2 else 126
         return await run_shell_proc(proc, body, arg0=script, args=args, options=options)
     return await run_shell_proc(proc, None, options=options)
+
+
+@command("toybox", "toolbox")
+async def multiplexer(proc: Proc) -> int:
+    """`toybox ls ...` runs the applet; alone, it lists the applets it has."""
+    from harness.sim.shell.api import REGISTRY
+    from harness.sim.shell.interpreter import CommandNotFound, exec_command
+    if not proc.args:
+        names = sorted(n for n, spec in REGISTRY.items() if spec.available(proc.device))
+        await emit(proc, raw(" ".join(names) + "\n"))
+        return 0
+    try:
+        return await exec_command(proc, proc.args)
+    except CommandNotFound:
+        proc.err(f"{proc.args[0]}: no such tool\n")
+        return 1
