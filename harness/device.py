@@ -20,15 +20,16 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from os import PathLike
-from typing import Any, Callable, Iterable, Literal, Protocol, TypeVar
+from typing import Any, Callable, Iterable, Literal, TypeVar
 
 import adbutils
 from adbutils.errors import AdbConnectionError
 
-from harness.adb_server import PrivateAdbClient
+from harness.adb_server import AdbServer, PrivateAdbClient
 from harness.errors import (ADB_EXCEPTIONS, AdbServerError, BootTimeout, CommandFailed, CommandTimeout,
                             DeviceLost, DeviceNotFound, DeviceUnauthorized, DeviceUnavailable, HarnessError,
                             RootUnavailable, ShellProtocolError, from_exception)
+from harness.parsers.getprop import parse_getprop
 
 DEFAULT_TIMEOUT = 30.0       # a shell command (getprop, ip, ndc, dumpsys)
 TRANSFER_TIMEOUT = 180.0     # push / pull
@@ -39,18 +40,14 @@ _POLL_S = 0.1                # how often waits look at the adb server's device l
 _RECONNECT_AFTER_S = 1.0     # offline this long: reconnect a TCP device ourselves (server retries every 3 s)
 _ROOT_DROP_WAIT_S = 3.0      # how long a "restarting" adbd may take to drop the transport
 _PROBE_S = 2.0               # diagnosis after a failure (what state is the device in?)
+_MAX_COMMAND_BYTES = 60000   # the host protocol's 4-hex-digit length, with room for our wrapping
 
 _TCP_SERIAL = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
 _PROP_NAME = re.compile(r"^[A-Za-z0-9_.:@-]+$")
-_PROP_LINE = re.compile(r"^\[([^\]]+)\]: \[(.*?)\]$", re.M | re.S)
 _SU_FORMS = ("su 0 sh -c {}", "su -c {}")   # AOSP userdebug su / SuperSU-Magisk style
 
 ShellProtocol = Literal["auto", "v2", "v1"]
 T = TypeVar("T")
-
-
-class _HasClient(Protocol):
-    def client(self) -> adbutils.AdbClient: ...
 
 
 @dataclass(frozen=True)
@@ -94,11 +91,6 @@ def command_line(cmd: str | Iterable[str]) -> str:
 def is_tcp_serial(serial: str) -> bool:
     """`host:port` serials are `adb connect` devices: they can be reconnected."""
     return bool(_TCP_SERIAL.match(serial))
-
-
-def parse_getprop(text: str) -> dict[str, str]:
-    """The `getprop` listing (`[name]: [value]` lines) as a dict."""
-    return {m.group(1): m.group(2) for m in _PROP_LINE.finditer(text)}
 
 
 # -- the adb host protocol, with a deadline -----------------------------------------------------
@@ -243,15 +235,10 @@ class _ShellV1Decoder:
         self.exit_status = int(tail.strip())      # ValueError -> ShellProtocolError
 
 
-def _endpoint(adb: _HasClient | adbutils.AdbClient) -> tuple[str, int]:
-    client = adb.client() if hasattr(adb, "client") else adb
-    return client.host, int(client.port)
-
-
 # -- the device ---------------------------------------------------------------------------------
 
 class Device:
-    def __init__(self, serial: str, adb: _HasClient | adbutils.AdbClient, *,
+    def __init__(self, serial: str, adb: AdbServer | adbutils.AdbClient, *,
                  default_timeout: float = DEFAULT_TIMEOUT, profile: str | None = None,
                  shell_protocol: ShellProtocol = "auto") -> None:
         if not serial or any(c.isspace() for c in serial):
@@ -259,7 +246,7 @@ class Device:
         if shell_protocol not in ("auto", "v2", "v1"):
             raise ValueError(f"shell_protocol must be 'auto', 'v2' or 'v1', got {shell_protocol!r}")
         self.serial = serial
-        self.host, self.port = _endpoint(adb)
+        self.host, self.port = adb.host, int(adb.port)      # the adb server this device is behind
         self.default_timeout = default_timeout
         self.profile = profile
         self._shell_protocol = shell_protocol
@@ -294,6 +281,9 @@ class Device:
         return budget
 
     def _run(self, command: str, deadline: _Deadline) -> CommandResult:
+        if "\0" in command or len(command.encode()) > _MAX_COMMAND_BYTES:
+            raise ValueError(f"command must have no NUL and at most {_MAX_COMMAND_BYTES} bytes "
+                             f"(push a script for longer ones), got {len(command.encode())} bytes")
         decoder: _ShellV2Decoder | _ShellV1Decoder = _ShellV2Decoder()
         on_device = command if self._su_form is None else self._su_form.format(shlex.quote(command))
         try:
@@ -330,6 +320,8 @@ class Device:
         """Add what the adb server says about the device now; a dead server is the real cause."""
         if not isinstance(error, (DeviceUnavailable, CommandTimeout)):
             return error
+        if isinstance(error, DeviceUnavailable):
+            self._forget_connection()
         try:
             state = self._state(_Deadline(_PROBE_S))
         except AdbServerError as e:
@@ -398,7 +390,7 @@ class Device:
         return self.run(["getprop", name], timeout=timeout, check=True).text
 
     def props(self, timeout: float | None = None) -> dict[str, str]:
-        return parse_getprop(self.run("getprop", timeout=timeout, check=True).stdout)
+        return dict(parse_getprop(self.run("getprop", timeout=timeout, check=True).stdout).properties)
 
     @cached_property
     def build(self) -> BuildInfo:
@@ -425,6 +417,7 @@ class Device:
         RootUnavailable when adbd cannot run as root and no form of su gives uid 0.
         """
         deadline = _Deadline(timeout)
+        answer = ""
         try:
             if self._uid(deadline) == 0:
                 return

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from harness import errors
 from harness.adb_server import free_loopback_port
-from harness.device import CommandResult, Device, command_line, is_tcp_serial, parse_getprop
+from harness.device import CommandResult, Device, command_line, is_tcp_serial
 from harness.embedded import EmbeddedDevices
 
 PROFILE = "sim-android-8.1-buggy"
+_PROFILE_DIR = Path(__file__).resolve().parents[1] / "device_profiles"
 TIMEOUT = 20.0
 GENERAL, KILLED, RESTARTED, ROOTED, RECONNECTED = range(5)
 
@@ -124,6 +126,9 @@ def test_device_killed_mid_command_is_device_lost(lab, devices):
     assert error.failure_class == errors.FailureClass.DEVICE_LOST
     assert error.evidence.elapsed < 15.0
     assert error.evidence.command == "sleep 30"
+    with pytest.raises(errors.DeviceOffline) as offline:      # the server keeps it listed, offline
+        victim.run("true", timeout=5.0)
+    assert offline.value.evidence.device_state == "offline"
 
 
 def test_unknown_serial_is_device_not_found(devices):
@@ -163,6 +168,20 @@ def test_root_makes_commands_run_as_uid_0(devices):
     assert target.run("id -u").text == "0"
     target.root()                                     # already root: a no-op
     assert target.state() == "device"
+
+
+def test_root_unavailable_on_a_user_build_without_su(tmp_path):
+    user_build = tmp_path / "user-build.yaml"
+    profile = (_PROFILE_DIR / f"{PROFILE}.yaml").read_text().replace("build_type: userdebug", "build_type: user")
+    user_build.write_text(profile.replace(f"name: {PROFILE}", "name: sim-user-build"))
+    with EmbeddedDevices(str(user_build), clock_scale=0.25) as user_lab:
+        target = user_lab.devices(default_timeout=TIMEOUT)[0]
+        target.wait_for_boot(timeout=60)
+        with pytest.raises(errors.RootUnavailable) as info:
+            target.root()
+        assert "production builds" in info.value.message
+        assert info.value.failure_class == errors.FailureClass.BAD_CONFIGURATION
+        assert not target.is_root()
 
 
 def test_wait_for_boot_after_container_restart(lab, devices):
@@ -220,14 +239,13 @@ def test_tcp_serials():
     assert not is_tcp_serial("emulator-5554") and not is_tcp_serial("R58M12ABCDE")
 
 
-def test_parse_getprop_listing():
-    text = "[dhcp.eth0.result]: [ok]\n[net.dns1]: [8.8.8.8]\n[ro.empty]: []\n"
-    assert parse_getprop(text) == {"dhcp.eth0.result": "ok", "net.dns1": "8.8.8.8", "ro.empty": ""}
-
-
-def test_timeouts_must_be_positive(device):
-    with pytest.raises(ValueError):
+def test_timeouts_must_be_positive_and_commands_fit_the_protocol(device):
+    with pytest.raises(ValueError, match="timeout"):
         device.run("true", timeout=0)
+    with pytest.raises(ValueError, match="NUL"):
+        device.run("echo a\0b")
+    with pytest.raises(ValueError, match="at most"):
+        device.run("echo " + "x" * 70000)
 
 
 # -- helpers ----------------------------------------------------------------------------------
