@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import harness.sim.tools  # noqa: F401  (registers the tools)
 from harness.sim.android.kernel import Kernel
 from harness.sim.android.netd import Netd
 from harness.sim.clock import Scheduler
