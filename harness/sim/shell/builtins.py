@@ -1,7 +1,7 @@
 """mksh builtins that need the shell's own state (variables, cwd, jobs, control flow).
 
 Builtins that need no shell state (echo, test, kill, true...) are ordinary registered commands
-that the interpreter runs in-process (interpreter.IN_PROCESS). Error texts follow mksh's
+that the interpreter runs in-process (execution.IN_PROCESS). Error texts follow mksh's
 bi_errorf: `/system/bin/sh: <builtin>: <message>`.
 """
 
@@ -13,6 +13,8 @@ import shlex
 from typing import TYPE_CHECKING
 
 from harness.sim.fs import normalize
+from harness.sim.shell.control import FunctionReturn, LoopControl, ShellExit
+from harness.sim.shell.execution import IN_PROCESS, command_path
 from harness.sim.shell.fsaccess import read_file
 from harness.sim.shell.parser import NAME_RE, Parser, ShellSyntaxError
 
@@ -53,7 +55,6 @@ async def _colon(shell: "Shell", argv: list[str], io: "IO") -> int:
 
 @builtin("exit", "return")
 async def _exit(shell: "Shell", argv: list[str], io: "IO") -> int:
-    from harness.sim.shell.interpreter import FunctionReturn, ShellExit
     status = shell.status
     if len(argv) > 1:
         number = _number(io, argv[0], argv[1])
@@ -65,7 +66,6 @@ async def _exit(shell: "Shell", argv: list[str], io: "IO") -> int:
 
 @builtin("break", "continue")
 async def _loop_control(shell: "Shell", argv: list[str], io: "IO") -> int:
-    from harness.sim.shell.interpreter import LoopControl
     levels = 1
     if len(argv) > 1:
         number = _number(io, argv[0], argv[1])
@@ -105,7 +105,6 @@ async def _export(shell: "Shell", argv: list[str], io: "IO") -> int:
     for item in names:
         name, eq, value = item.partition("=")
         if not NAME_RE.fullmatch(name):
-            from harness.sim.shell.interpreter import ShellExit
             _error(io, argv[0], f"{name}: is not an identifier")
             raise ShellExit(1)
         if eq:
@@ -195,7 +194,6 @@ async def _eval(shell: "Shell", argv: list[str], io: "IO") -> int:
 
 
 async def _run_source(shell: "Shell", text: str, io: "IO") -> int:
-    from harness.sim.shell.interpreter import ShellExit
     parser = Parser(text)
     status = 0
     while True:
@@ -229,7 +227,6 @@ async def _source(shell: "Shell", argv: list[str], io: "IO") -> int:
 
 @builtin("exec")
 async def _exec(shell: "Shell", argv: list[str], io: "IO") -> int:
-    from harness.sim.shell.interpreter import ShellExit
     if len(argv) == 1:
         return 0
     raise ShellExit(await shell.run_external(argv[1:], io))
@@ -325,7 +322,6 @@ async def _type(shell: "Shell", argv: list[str], io: "IO") -> int:
 
 def describe(shell: "Shell", name: str) -> tuple[str, str, str | None] | None:
     """What a name runs as: (kind, mksh's description, path) or None when nothing runs."""
-    from harness.sim.shell.interpreter import IN_PROCESS, command_path
     if name in shell.functions:
         return "function", "a function", None
     if name in SHELL_BUILTINS or name in IN_PROCESS:

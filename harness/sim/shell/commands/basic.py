@@ -8,6 +8,7 @@ import posixpath
 import re
 
 from harness.sim.shell.api import Proc, command
+from harness.sim.shell.execution import CommandNotFound, command_path, exec_command
 from harness.sim.shell.commands.common import (UsageError, emit, parse_options, raw, text,
                                                usage_error)
 from harness.sim.shell.testexpr import TestContext, TestError, run_test
@@ -281,7 +282,6 @@ def _printf_escape(fmt: str, i: int) -> tuple[str, int, bool]:
 
 @command("env")
 async def env(proc: Proc) -> int:
-    from harness.sim.shell.interpreter import CommandNotFound, exec_command
     args = list(proc.args)
     environment = dict(proc.env)
     while args and args[0].startswith("-") and args[0] != "-":
@@ -309,7 +309,6 @@ async def env(proc: Proc) -> int:
 
 @command("nohup")
 async def nohup(proc: Proc) -> int:
-    from harness.sim.shell.interpreter import CommandNotFound, exec_command
     if not proc.args:
         return usage_error(proc, UsageError("Need 1 argument"), 127)
     try:
@@ -321,7 +320,6 @@ async def nohup(proc: Proc) -> int:
 
 @command("timeout")
 async def timeout(proc: Proc) -> int:
-    from harness.sim.shell.interpreter import CommandNotFound, exec_command
     try:
         opts = parse_options(proc.args, "v", with_value="ks", anywhere=False)
     except UsageError as err:
@@ -353,7 +351,6 @@ async def timeout(proc: Proc) -> int:
 
 @command("which")
 async def which(proc: Proc) -> int:
-    from harness.sim.shell.interpreter import command_path
     names = [a for a in proc.args if a != "-a"]
     status = 0
     for name in names:
@@ -401,7 +398,6 @@ async def sh(proc: Proc) -> int:
 async def multiplexer(proc: Proc) -> int:
     """`toybox ls ...` runs the applet; alone, it lists the applets it has."""
     from harness.sim.shell.api import REGISTRY
-    from harness.sim.shell.interpreter import CommandNotFound, exec_command
     if not proc.args:
         names = sorted(n for n, spec in REGISTRY.items() if spec.available(proc.device))
         await emit(proc, raw(" ".join(names) + "\n"))

@@ -12,6 +12,7 @@ import zlib
 from dataclasses import dataclass
 
 from harness.sim.shell.api import Proc, command
+from harness.sim.shell.execution import CommandNotFound, exec_command
 from harness.sim.shell.commands.common import UsageError, emit, parse_options, raw, usage_error
 from harness.sim.shell.jobs import AID_BY_NAME, AID_NAMES, shell_processes, user_name
 
@@ -457,7 +458,7 @@ def _debuggable(device) -> bool:
 async def su(proc: Proc) -> int:
     """AOSP su (`su [WHO [COMMAND...]]`, userdebug/eng builds) plus `su -c CMD` as rooting
     tools' su accept it."""
-    from harness.sim.shell.interpreter import CommandNotFound, exec_command, run_shell_proc
+    from harness.sim.shell.interpreter import run_shell_proc
     if proc.uid not in (0, 2000):
         proc.err("su: not allowed\n")
         return 1

@@ -13,6 +13,7 @@ import string
 
 from harness.sim.fs import FsError
 from harness.sim.shell.api import Proc, command
+from harness.sim.shell.execution import CommandNotFound, exec_command
 from harness.sim.shell.commands.common import (Options, UsageError, emit, file_error, lines_of,
                                                parse_options, raw, read_input, text, usage_error)
 
@@ -600,7 +601,6 @@ async def sed(proc: Proc) -> int:
 # ---- xargs -------------------------------------------------------------------------------------
 @command("xargs")
 async def xargs(proc: Proc) -> int:
-    from harness.sim.shell.interpreter import CommandNotFound, exec_command
     from harness.sim.shell.streams import empty_input
     try:
         opts = parse_options(proc.args, "0prtx", with_value="nsLEI", anywhere=False)
