@@ -11,6 +11,7 @@ import time
 import pytest
 
 from harness.adb_server import AdbServer
+from harness.embedded import EmbeddedDevices
 
 ENV_NAMES = ("ANDROID_SERIAL", "ANDROID_ADB_SERVER_HOST", "ANDROID_ADB_SERVER_PORT", "HARNESS_PROFILE",
              "ADB_SERVER_SOCKET")
@@ -162,6 +163,21 @@ def test_unknown_serial_is_a_clear_usage_error(pytester, adb):
                                 "--adb-server", adb.address)
     assert _usage_error(result) == (f"ERROR: --serial 'no-such-serial' (from command line): no such device on "
                                     f"the adb server at {adb.address} (see `adb -P {adb.port} devices`)")
+
+
+def test_named_tcp_device_is_connected_and_used(pytester):
+    with EmbeddedDevices("sim-android-8.1-buggy", clock_scale=0.25) as lab:
+        serial, server = lab.serials[0], lab.server
+        server.disconnect(serial)                  # a device this server has not seen yet
+        pytester.makepyfile(test_named="def test_named(device):\n    assert device.shell('getprop ro.build.version.sdk') == '27'\n")
+        result = pytester.runpytest("-p", "no:cacheprovider", "--serial", serial, "--adb-server", server.address)
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines([
+            f"android devices: {serial} (from command line)",
+            f"android adb server: {server.address} (from command line)",
+            f"android device {serial}: redroid8_x86_64, Android 8.1.0 (sdk 27), profile none",
+        ])
+        assert f"{serial}\tdevice" in server.cli("devices", timeout=30).stdout   # left connected for the user
 
 
 def test_markers_are_registered(pytester):

@@ -15,7 +15,6 @@ import math
 import signal
 import sys
 import threading
-from typing import Any
 
 from harness.embedded import EmbeddedDevices
 from harness.errors import BadConfiguration, HarnessError
@@ -95,7 +94,8 @@ def _error(message: str, status: int) -> int:
 
 
 def _print_usage(lab: EmbeddedDevices) -> None:
-    server: Any = lab.server
+    server = lab.server
+    assert server is not None, "started"
     host, port = server.host, server.port
     adb = f"adb -P {port}" if host == "127.0.0.1" else f"adb -H {host} -P {port}"
     owner = "private, started by harness sim" if server.owned else "existing, left running"
