@@ -22,15 +22,14 @@ from harness.sim.shell.execution import (IN_PROCESS, SH, SIGPIPE_STATUS, find_co
                                          guarded, install_commands, load_commands,
                                          not_found_message, run_proc)
 from harness.sim.shell.expand import ExpansionError, expand_pattern, expand_word, expand_words
-from harness.sim.shell.fsaccess import check_creatable, read_file
 from harness.sim.shell.jobs import ShellProcess, shell_processes, user_name
 from harness.sim.shell.nodes import (AndOr, Case, Command, For, FunctionDef, Group, If,
                                      ListItem, Pipeline, Redirect, Sequence, SimpleCommand,
                                      Subshell, While)
 from harness.sim.shell.parser import Parser, ShellSyntaxError
 from harness.sim.shell import patterns
-from harness.sim.shell.streams import (BrokenPipe, FileOutput, NullOutput, Pipe, SessionOutput,
-                                       empty_input)
+from harness.sim.shell.redirects import BadDescriptor, open_redirect
+from harness.sim.shell.streams import BrokenPipe, NullOutput, Pipe, SessionOutput, empty_input
 
 if TYPE_CHECKING:
     from harness.sim.device import VirtualDevice
@@ -639,69 +638,22 @@ class Shell:
             return io
         result = io.copy()
         for redirect in redirects:
-            target = await expand_word(self, redirect.target, io)
-            try:
-                self._redirect(redirect, target, result)
-            except FsError as err:
-                verb = "open" if redirect.op in ("<", "<>") else "create"
-                io.err(f"{SH}: can't {verb} {target}: {err.strerror}\n")
-                return None
-            except _BadDescriptor as err:
-                io.err(f"{SH}: {err}\n")
-                return None
             if redirect.op == "<<":
                 assert redirect.heredoc is not None
                 body = redirect.heredoc.word
                 text = body.parts[0].text if redirect.heredoc.literal and body.parts else \
                     await expand_word(self, body, io)
                 result.fds[redirect.fd] = Input.of(text.encode("utf-8", "surrogateescape"))
+                continue
+            target = await expand_word(self, redirect.target, io)
+            try:
+                open_redirect(result.fds, redirect.op, redirect.fd, target,
+                              fs=self.device.fs, cwd=self.cwd, uid=self.uid)
+            except FsError as err:
+                verb = "open" if redirect.op in ("<", "<>") else "create"
+                io.err(f"{SH}: can't {verb} {target}: {err.strerror}\n")
+                return None
+            except BadDescriptor as err:
+                io.err(f"{SH}: {err}\n")
+                return None
         return result
-
-    def _redirect(self, redirect: Redirect, target: str, result: IO) -> None:
-        op, fd = redirect.op, redirect.fd
-        fs = self.device.fs
-        if op == "<<":
-            return
-        if op in (">&", "<&"):
-            if target == "-":
-                result.fds.pop(fd, None)
-                return
-            if not target.isdigit():
-                if op == ">&":          # `>&file` is `&>file`
-                    stream = self._open_output(target, append=False)
-                    result.fds[1] = result.fds[2] = stream
-                    return
-                raise _BadDescriptor(f"{target}: illegal file descriptor name")
-            source = result.fds.get(int(target))
-            if source is None:
-                raise _BadDescriptor(f"{target}: bad file descriptor")
-            result.fds[fd] = source
-            return
-        if op in ("<", "<>"):
-            if normalize(target, self.cwd) == "/dev/null":
-                result.fds[fd] = empty_input()
-                return
-            if op == "<>" and not fs.exists(normalize(target, self.cwd)):
-                self._open_output(target, append=True)
-            data = read_file(fs, target, uid=self.uid, cwd=self.cwd)
-            result.fds[fd] = Input.of(data)
-            return
-        stream = self._open_output(target, append=op == ">>")
-        if op == "&>":
-            result.fds[1] = result.fds[2] = stream
-        else:
-            result.fds[fd] = stream
-
-    def _open_output(self, target: str, *, append: bool) -> Output:
-        path = normalize(target, self.cwd)
-        if path == "/dev/null":
-            return NullOutput()
-        fs = self.device.fs
-        full = check_creatable(fs, target, uid=self.uid, cwd=self.cwd)
-        if not append or not fs.exists(full):
-            fs.write(full, b"", uid=self.uid)
-        return FileOutput(fs, full, self.uid)
-
-
-class _BadDescriptor(Exception):
-    pass
