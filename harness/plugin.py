@@ -13,12 +13,16 @@ the session ends, also on Ctrl-C.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
 
 from harness.device import BOOT_TIMEOUT, Device
 from harness.errors import BadConfiguration, DeviceLost, HarnessError, RootUnavailable
 from harness.options import HarnessOptions, RawSources, from_environment, resolve
+
+if TYPE_CHECKING:
+    from harness.embedded import EmbeddedDevices
 
 OPTIONS = pytest.StashKey[HarnessOptions]()
 POOL = pytest.StashKey["DevicePool | HarnessError"]()
@@ -33,7 +37,7 @@ DEVICE_FIXTURES = ("device", "device_pool")
 @dataclass
 class DevicePool:
     devices: list[Device]
-    embedded: object | None = None          # EmbeddedDevices we started, stopped by close()
+    embedded: EmbeddedDevices | None = None   # what we started for this pool, stopped by close()
     header: list[str] = field(default_factory=list)
 
     def close(self) -> None:
@@ -60,7 +64,7 @@ def acquire_devices(options: HarnessOptions) -> DevicePool:
         for device in pool.devices:
             _check_present(device, options)
             device.wait_for_boot(BOOT_TIMEOUT)
-        pool.header = [_describe(device, options) for device in pool.devices]
+        pool.header = [_describe(device) for device in pool.devices]
     except BaseException:
         pool.close()
         raise
@@ -76,11 +80,11 @@ def _check_present(device: Device, options: HarnessOptions) -> None:
             return
         except DeviceLost:
             pass
-    raise BadConfiguration(f"--serial {device.serial!r} (from {options.serials.source}): no such device on the "
+    raise BadConfiguration(f"serial {device.serial!r} (from {options.serials.source}): no such device on the "
                            f"adb server at {device.host}:{device.port} (see `adb -P {device.port} devices`)")
 
 
-def _describe(device: Device, options: HarnessOptions) -> str:
+def _describe(device: Device) -> str:
     try:
         build = device.build
         what = f"{build.model}, Android {build.release} (sdk {build.sdk})"
@@ -193,7 +197,7 @@ def device_pool(pytestconfig: pytest.Config) -> DevicePool:
 
 @pytest.fixture
 def device(device_pool: DevicePool, request: pytest.FixtureRequest) -> Device:
-    """The device under test (a harness.device.Device)."""
+    """The device under test (a harness.device.Device): the session's first device."""
     dev = device_pool.devices[0]
     if request.node.get_closest_marker("needs_root"):
         try:

@@ -161,7 +161,7 @@ def test_unknown_serial_is_a_clear_usage_error(pytester, adb):
     pytester.makepyfile(test_echo="def test_echo(device):\n    device.run('true')\n")
     result = pytester.runpytest("-p", "no:cacheprovider", "--serial", "no-such-serial",
                                 "--adb-server", adb.address)
-    assert _usage_error(result) == (f"ERROR: --serial 'no-such-serial' (from command line): no such device on "
+    assert _usage_error(result) == (f"ERROR: serial 'no-such-serial' (from command line): no such device on "
                                     f"the adb server at {adb.address} (see `adb -P {adb.port} devices`)")
 
 
