@@ -207,6 +207,7 @@ def test_ip_on_android_6_prints_table_numbers():
     _, out, _ = tool(device, "ip", "rule")
     assert "22000:\tfrom all fwmark 0x0/0xffff lookup 1004 \n" in out
     assert "23000:\tfrom all fwmark 0x0/0xffff lookup main \n" in out
+    assert "10500" not in out and "10000:\tfrom all fwmark 0xc0000/0xd0000 lookup 99 \n" in out
 
 
 # -- ndc ------------------------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ Facts (AOSP system/netd `RouteController.cpp`, redroid branches 8.1 / 9 / 12):
 - adding an interface to a physical network: explicit (13000), output-interface (10500 uid 0 +
   14000) and, for PERMISSION_NONE only, implicit (19000) rules; the default network adds 22000;
 - 9+ puts `iif lo` on the explicit/oif/implicit/default rules and drops 23000; 12+ renumbers
-  the priorities (oif 11000/17000, explicit 16000, implicit 23000, default 29000/31000).
+  the priorities (oif 11000/17000, explicit 16000, implicit 23000, default 29000/31000);
+- 5.x/6.0 have no uid-0 `oif` rule (10500) and no rt_tables file (a real Android 6 `ip rule`
+  shows `lookup 1007`, `lookup 99`); their `ip` does not print uid ranges.
 Not modelled: VPN and tethering rules, 13+ per-interface local tables, the dummy0 network.
 """
 
@@ -58,7 +60,7 @@ def fwmark(net_id: int = 0, *, explicit: bool = False, protected: bool = False,
 class RuleLayout:
     """Rule priorities and shapes of one netd generation."""
     vpn_override_system: int
-    vpn_override_oif: int
+    vpn_override_oif: int | None       # the uid-0 `oif` rule arrived in 7.0
     explicit_network: int
     output_interface: int
     legacy_system: int
@@ -69,17 +71,21 @@ class RuleLayout:
     unreachable: int
     directly_connected: int | None     # 23000 `uidrange 0-0 lookup main` (5.x-8.1)
     iif_lo: bool                       # 9+: socket rules only match locally generated traffic
+    table_names: bool                  # 7.0+: netd writes /data/misc/net/rt_tables
 
     @classmethod
     def for_sdk(cls, sdk: int) -> "RuleLayout":
+        if sdk <= 23:
+            return cls(10000, None, 13000, 14000, 15000, 16000, 17000, 19000, 22000, 32000,
+                       23000, False, False)
         if sdk <= 27:
             return cls(10000, 10500, 13000, 14000, 15000, 16000, 17000, 19000, 22000, 32000,
-                       23000, False)
+                       23000, False, True)
         if sdk <= 30:
             return cls(10000, 10500, 13000, 14000, 15000, 16000, 17000, 19000, 22000, 32000,
-                       None, True)
+                       None, True, True)
         return cls(10000, 11000, 16000, 17000, 18000, 19000, 20000, 23000,
-                   29000 if sdk == 31 or sdk == 32 else 31000, 32000, None, True)
+                   29000 if sdk in (31, 32) else 31000, 32000, None, True, True)
 
 
 LogFn = Callable[[str], None]
@@ -111,6 +117,8 @@ class RouteController:
         return table
 
     def update_table_names_file(self) -> None:
+        if not self.layout.table_names:
+            return
         lines = [(255, "local"), (254, "main"), (ROUTE_TABLE_LOCAL_NETWORK, "local_network"),
                  (ROUTE_TABLE_LEGACY_NETWORK, "legacy_network"),
                  (ROUTE_TABLE_LEGACY_SYSTEM, "legacy_system")]
@@ -168,7 +176,9 @@ class RouteController:
 
     def _output_interface_rules(self, add: bool, interface: str, table: int, permission: int) -> None:
         bits = permission_bits(permission)
-        if self.layout.iif_lo:
+        if self.layout.vpn_override_oif is None:
+            pass
+        elif self.layout.iif_lo:
             self._modify_rule(add, self.layout.vpn_override_oif, table, iif="lo", oif=interface,
                               uids=(UID_ROOT, UID_ROOT))
         else:
