@@ -71,6 +71,25 @@ def test_sim_devices_are_listed_by_adb_and_stop_on_sigterm():
         assert not _listening(port), f"port {port} still open after harness sim stopped"
 
 
+def test_sim_on_an_existing_server_disconnects_and_leaves_it_running():
+    with AdbServer.start() as server:
+        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "sim", "--adb-server", server.address],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out = _read_until(proc, READY_LINE, timeout=60)
+            (serial,) = re.findall(r"^device: (\S+)$", out, re.M)
+            assert f"adb server: {server.address} (existing, left running)" in out
+            assert f"{serial}\tdevice" in server.cli("devices", timeout=30).stdout.splitlines()
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        assert server.version() > 0
+        assert serial not in server.cli("devices", timeout=30).stdout
+
+
 @pytest.mark.parametrize("argv, expected", [
     (["sim", "--profile", "no-such-profile"], "harness sim: error: profile 'no-such-profile' not found in "),
     (["sim", "--adb-server", "nonsense"],
