@@ -16,7 +16,7 @@ import errno
 import ipaddress
 
 from harness.sim.android.kernel import (
-    RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_LOCAL, RT_TABLE_MAIN, Kernel,
+    RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, Kernel,
     KernelError, Route, Rule, strerror,
 )
 from harness.sim.android.routecontroller import RT_TABLES_PATH
@@ -109,6 +109,8 @@ class IpTool:
             return self.rule(argv)
         if handler == "link":
             return self.link(argv)
+        if handler is not None:
+            return 0        # neighbours, multicast addresses, labels: not modelled, shown empty
         raise self.fail(f"Object \"{obj}\" is unknown, try \"ip help\".\n", 1)
 
     # -- ip address ---------------------------------------------------------------------------------
