@@ -301,3 +301,16 @@ def test_toolbox_route_on_android_4():
     assert tool(device, "route") == (22, "Invalid argument\n", "")
     assert tool(device, "route", "add", "default", "gw", "172.17.0.1", "dev", "eth0", uid=0) == (0, "", "")
     assert tool(device, "route", "add", "default", "gw", "172.17.0.1", "dev", "eth0") == (1, "Operation not permitted\n", "")
+
+
+def test_ndc_on_android_10_waits_for_the_netd_service_then_gives_up():
+    async def scenario():
+        from harness.sim.clock import Scheduler
+        device = make_device(sdk=29, scheduler=Scheduler(realtime=True, scale=0.001))
+        device.android.netd.stop()
+        start = device.scheduler.now()
+        result = await run_tool(device, "ndc", "interface", "list", uid=0)
+        return result, device.scheduler.now() - start
+
+    result, waited = asyncio.run(scenario())
+    assert result == (1, "", "") and waited >= 5.0
