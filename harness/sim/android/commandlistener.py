@@ -262,8 +262,6 @@ class CommandListener:
             try:
                 cfg = netd.interface_get_cfg(name)
             except KernelError as err:
-                if self.binder:     # 10+: failed ioctls leave zeros
-                    return r.send(213, "00:00:00:00:00:00 0.0.0.0 0 down")
                 return r.send(400, "Interface not found", err.errno)
             return r.send(213, cfg.render())
         if sub == "setcfg":

@@ -450,7 +450,10 @@ class Netd:
         return [link.name for link in self.kernel.ordered_links()]
 
     def interface_get_cfg(self, name: str) -> InterfaceConfig:
-        """ifc_get_info + ifc_get_hwaddr; KernelError(ENODEV) for a missing interface."""
+        """ifc_get_info + ifc_get_hwaddr: KernelError(ENODEV) for a missing interface up to
+        Android 9; 10+'s InterfaceController::getCfg ignores failed ioctls and reads zeros."""
+        if name not in self.kernel.links and not self.has_command_listener:
+            return InterfaceConfig(name, "00:00:00:00:00:00", "0.0.0.0", 0, ("down",))
         link = self.kernel.link(name)
         primary = link.primary_ipv4()
         flags = link.flags
