@@ -138,6 +138,10 @@ def test_start_stop_need_root_and_call_the_model():
     assert sh("stop netd") == CapturedRun(1, "", "stop: must be root\n")
 
     async def scenario(device):
+        for _ in range(200):                     # let init finish starting its own services
+            if device.props.get("sys.boot_completed") == "1":
+                break
+            await device.scheduler.sleep(1)
         calls = []
         device.android.stop_service = lambda name: calls.append(("stop", name))
         device.android.start_service = lambda name: calls.append(("start", name))

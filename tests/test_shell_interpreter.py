@@ -332,6 +332,9 @@ def test_background_jobs():
 
 def test_killing_the_session_shell_ends_it_with_the_signal_status():
     assert sh("echo before; kill $$; echo after") == CapturedRun(143, "before\n", "")
+    assert sh("echo last; kill $$") == CapturedRun(143, "last\n", "")
+    assert sh("(kill -9 $$; echo in); echo out") == CapturedRun(137, "", "")
+    assert sh("sh -c 'kill $$; echo no'; echo $?") == CapturedRun(0, "143\n", "")
 
 
 def test_kill_from_another_session():

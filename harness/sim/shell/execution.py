@@ -99,7 +99,7 @@ async def run_proc(run: Callable[[Proc], Awaitable[int]], proc: Proc, *, ppid: i
     task = asyncio.ensure_future(guarded(run, proc))
     record.task = task
     try:
-        return await task
+        status = await task
     except asyncio.CancelledError:
         me = asyncio.current_task()
         if record.killed_by is not None and (me is None or me.cancelling() == 0):
@@ -109,6 +109,7 @@ async def run_proc(run: Callable[[Proc], Awaitable[int]], proc: Proc, *, ppid: i
         table.exit(record)
         if not task.done():
             task.cancel()
+    return status if record.killed_by is None else 128 + record.killed_by
 
 
 async def guarded(run: Callable[[Proc], Awaitable[int]], proc: Proc, *,

@@ -51,20 +51,22 @@ async def run_command_line(device: "VirtualDevice", cmdline: str, stdin: Input, 
     me = table.spawn("sh", uid=uid, ppid=adbd.pid if adbd else 1, task=asyncio.current_task())
     shell = Shell(device, uid=uid, env=session_environment(device, uid), pid=me.pid)
     io = IO({0: stdin, 1: out, 2: err})
+    status = 0
     try:
         if cmdline.strip():
-            return await shell.run_text(cmdline, io)
-        return await shell.run_interactive(io)
+            status = await shell.run_text(cmdline, io)
+        else:
+            status = await shell.run_interactive(io)
     except asyncio.CancelledError:
         if me.killed_by is None:          # the client went away: let adbd see it
             raise
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()
-        return 128 + me.killed_by         # `kill` hit the session's own shell
     finally:
         out.closed = err.closed = True
         table.exit(me)
+    return status if me.killed_by is None else 128 + me.killed_by   # `kill` hit this shell
 
 
 @dataclass(frozen=True)
@@ -517,10 +519,14 @@ class Shell:
         return status
 
     async def checkpoint(self) -> None:
-        """Between commands: let other devices and sessions run; die with a rebooted device."""
+        """Between commands: let other devices and sessions run; die with a rebooted device
+        or of a signal this shell sent itself."""
         await asyncio.sleep(0)
         if self.device.boot_count != self.boot or self.device.android is None:
             raise ShellExit(128 + 9)
+        me = shell_processes(self.device).get(self.pid)
+        if me is not None and me.killed_by is not None:
+            raise ShellExit(128 + me.killed_by)
 
     async def run_simple(self, command: SimpleCommand, io: IO) -> int:
         await self.checkpoint()

@@ -34,9 +34,10 @@ class ShellProcess:
         return user_name(self.uid)
 
     def kill(self, signal: int) -> None:
-        """Deliver a fatal signal: the task running the process is cancelled."""
+        """Deliver a fatal signal: the task running the process is cancelled. A shell that
+        signals itself (`kill $$`) is not cancelled mid-command: it dies at its next step."""
         self.killed_by = signal
-        if self.task is not None and not self.task.done():
+        if self.task is not None and not self.task.done() and self.task is not asyncio.current_task():
             self.task.cancel()
 
 
