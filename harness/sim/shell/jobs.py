@@ -25,7 +25,6 @@ class ShellProcess:
     name: str
     uid: int
     boot: int
-    started: float                         # device time
     task: asyncio.Task | None = None
     killed_by: int | None = None           # the signal that ended it, if any
 
@@ -52,7 +51,7 @@ class ShellProcessTable:
         device = self._device()
         assert device is not None
         pid = self._allocate(device)
-        proc = ShellProcess(pid, ppid, name, uid, device.boot_count, device.scheduler.now(), task)
+        proc = ShellProcess(pid, ppid, name, uid, device.boot_count, task)
         self._by_pid[pid] = proc
         return proc
 
