@@ -179,6 +179,19 @@ def test_mkdir_rm_touch():
     assert sh("touch /system/x").stderr == "touch: '/system/x': Read-only file system\n"
 
 
+def test_chmod_cp_mv_tee():
+    script = ("cd /data/local/tmp && printf 'echo ran $1\\n' > s.sh && ./s.sh; echo $?; "
+              "chmod 755 s.sh && ./s.sh one && chmod u-x,go-rx s.sh && ls -l s.sh | cut -c1-10; "
+              "cp s.sh t.sh && mv t.sh u.sh && ls; echo x | tee -a u.sh | tr x y; tail -n 1 u.sh")
+    result = sh(script)
+    assert result.stdout == "126\nran one\n-rw-------\ns.sh\nu.sh\ny\nx\n"
+    assert result.stderr == "/system/bin/sh: ./s.sh: can't execute: Permission denied\n"
+    assert sh("chmod 777 /system/bin/ls").stderr == \
+        "chmod: chmod '/system/bin/ls': Read-only file system\n"
+    assert sh("cp /nope /data/local/tmp").stderr == "cp: '/nope': No such file or directory\n"
+    assert sh("printenv USER HOME").stdout == "shell\n/\n"
+
+
 def test_cat_errors():
     assert sh("cat /nope; echo $?").stdout == "1\n"
     assert sh("cat /nope").stderr == "cat: /nope: No such file or directory\n"

@@ -307,6 +307,16 @@ async def env(proc: Proc) -> int:
         return 127
 
 
+@command("printenv")
+async def printenv(proc: Proc) -> int:
+    if not proc.args:
+        await emit(proc, raw("".join(f"{k}={v}\n" for k, v in proc.env.items())))
+        return 0
+    values = [proc.env[name] for name in proc.args if name in proc.env]
+    await emit(proc, raw("".join(v + "\n" for v in values)))
+    return 0 if len(values) == len(proc.args) else 1
+
+
 @command("nohup")
 async def nohup(proc: Proc) -> int:
     if not proc.args:

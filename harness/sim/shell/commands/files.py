@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import posixpath
+import re
 import stat as st
 import time
 
@@ -230,3 +231,116 @@ def _format(entries: list[_Entry], opts, long: bool) -> list[str]:
         lines.append(f"{_mode_string(entry.node.mode)} {link:>{w_link}} {owner:<{w_user}} "
                      f"{owner:<{w_user}} {size:>{w_size}} {when} {entry.name}{suffix(entry)}")
     return lines
+
+
+# ---- chmod / cp / mv ------------------------------------------------------------------------------
+_WHO_BITS = {"u": 0o4700, "g": 0o2070, "o": 0o1007}
+_PERM_BITS = {"r": 0o444, "w": 0o222, "x": 0o111}
+
+
+def parse_mode(spec: str, current: int) -> int:
+    """An octal mode or toybox's symbolic one (`u+x`, `go-w`, `a=r`, `+x`, comma lists)."""
+    if re.fullmatch(r"[0-7]{1,4}", spec):
+        return int(spec, 8)
+    mode = current & 0o7777
+    for clause in spec.split(","):
+        match = re.fullmatch(r"([ugoa]*)([-+=])([rwx]*)", clause)
+        if not match:
+            raise ValueError(spec)
+        who, op, perms = match.groups()
+        mask = sum(_WHO_BITS[w] for w in (who.replace("a", "ugo") or "ugo")) & 0o777
+        bits = sum(_PERM_BITS[p] for p in perms) & mask
+        if op == "+":
+            mode |= bits
+        elif op == "-":
+            mode &= ~bits
+        else:
+            mode = (mode & ~mask) | bits
+    return mode
+
+
+@command("chmod")
+async def chmod(proc: Proc) -> int:
+    try:
+        opts = parse_options(proc.args, "Rfv")
+    except UsageError as err:
+        return usage_error(proc, err)
+    if len(opts.operands) < 2:
+        return usage_error(proc, UsageError("Need 2 arguments"))
+    spec, names = opts.operands[0], opts.operands[1:]
+    fs = proc.device.fs
+    status = 0
+    for name in names:
+        path = normalize(name, proc.cwd)
+        if not fs.exists(path):
+            proc.err(f"chmod: {name}: No such file or directory\n")
+            status = 1
+            continue
+        node = fs.node(path)
+        try:
+            new_mode = parse_mode(spec, node.mode)
+        except ValueError:
+            proc.err(f"chmod: bad mode '{spec}'\n")
+            return 1
+        try:
+            fs.check_writable(path, proc.uid)
+            if proc.uid != 0 and node.uid != proc.uid:
+                raise FsError(errno.EPERM, name)
+        except FsError as err:
+            message = "Operation not permitted" if err.code in (errno.EPERM, errno.EACCES) else err.strerror
+            proc.err(f"chmod: chmod '{name}': {message}\n")
+            status = 1
+            continue
+        node.mode = (node.mode & ~0o7777) | new_mode
+    return status
+
+
+def _copy(proc: Proc, source: str, target: str, *, recursive: bool) -> None:
+    fs = proc.device.fs
+    src = normalize(source, proc.cwd)
+    if not fs.exists(src):
+        raise FsError(errno.ENOENT, source)
+    dst = normalize(target, proc.cwd)
+    if fs.isdir(dst):
+        dst = f"{dst.rstrip('/')}/{posixpath.basename(src.rstrip('/'))}"
+    if fs.isdir(src):
+        if not recursive:
+            raise FsError(errno.EISDIR, source)
+        check_listable(src, proc.uid)
+        if not fs.exists(dst):
+            fs.check_writable(dst, proc.uid)
+            fs.mkdir(dst).uid = proc.uid
+        for child in fs.listdir(src):
+            _copy(proc, f"{src}/{child}", dst, recursive=True)
+        return
+    data = read_file(fs, source, uid=proc.uid, cwd=proc.cwd)
+    full = check_creatable(fs, dst, uid=proc.uid)
+    fs.write(full, data, mode=fs.node(src).mode & 0o777, uid=proc.uid)
+
+
+@command("cp", "mv")
+async def cp(proc: Proc) -> int:
+    try:
+        opts = parse_options(proc.args, "rRapfinvdlsPHLuF")
+    except UsageError as err:
+        return usage_error(proc, err)
+    if len(opts.operands) < 2:
+        proc.err(f"{proc.name}: needs 2 args\n")
+        return 1
+    *sources, target = opts.operands
+    fs = proc.device.fs
+    if len(sources) > 1 and not fs.isdir(normalize(target, proc.cwd)):
+        proc.err(f"{proc.name}: '{target}' not directory\n")
+        return 1
+    moving = proc.name == "mv"
+    status = 0
+    for source in sources:
+        try:
+            _copy(proc, source, target, recursive=moving or opts.has("r") or opts.has("R")
+                  or opts.has("a"))
+            if moving:
+                _remove(proc, source, normalize(source, proc.cwd), True)
+        except FsError as err:
+            proc.err(f"{proc.name}: '{err.path}': {err.strerror}\n")
+            status = 1
+    return status

@@ -598,6 +598,30 @@ async def sed(proc: Proc) -> int:
     return status
 
 
+# ---- tee ---------------------------------------------------------------------------------------
+@command("tee")
+async def tee(proc: Proc) -> int:
+    from harness.sim.shell.redirects import open_output
+    try:
+        opts = parse_options(proc.args, "ai")
+    except UsageError as err:
+        return usage_error(proc, err)
+    outputs = []
+    status = 0
+    for name in opts.operands:
+        try:
+            outputs.append(open_output(proc.device.fs, name, cwd=proc.cwd, uid=proc.uid,
+                                       append=opts.has("a")))
+        except FsError as err:
+            proc.err(f"tee: {name}: {err.strerror}\n")
+            status = 1
+    while chunk := await proc.stdin.read():
+        for output in outputs:
+            output.write(chunk)
+        await emit(proc, chunk)
+    return status
+
+
 # ---- xargs -------------------------------------------------------------------------------------
 @command("xargs")
 async def xargs(proc: Proc) -> int:
