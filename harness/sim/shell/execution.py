@@ -39,10 +39,16 @@ _loaded = False
 def load_commands() -> None:
     """Import every module that registers commands (once)."""
     global _loaded
-    if not _loaded:
-        import harness.sim.shell.commands  # noqa: F401  (the shell's own toolbox/toybox)
+    if _loaded:
+        return
+    _loaded = True
+    import harness.sim.shell.commands  # noqa: F401  (the shell's own toolbox/toybox)
+    try:
         import harness.sim.tools  # noqa: F401  (network tools, written against the same registry)
-        _loaded = True
+    except Exception:
+        # A broken tool module must not take every shell command down with it: its commands
+        # answer "not found" and the error is in the log.
+        log.exception("the network tools failed to load")
 
 
 _installed: "weakref.WeakSet[VirtualDevice]" = weakref.WeakSet()
