@@ -148,7 +148,7 @@ class ConnectivityService:
         self.num_dns_entries = 0
         self.next_request_id = DEFAULT_REQUEST_ID
         self.request_logs: list[tuple[float, str]] = []
-        self.validation_logs: list[tuple[float, str]] = []
+        self.validation_logs: list[tuple[float, int, str | None, str]] = []
         self._add_request("REQUEST", NetworkCapabilities().with_cap("INTERNET"), 1000, self.system_pid)
         mobile = NetworkCapabilities(transports=("CELLULAR",)).with_cap("INTERNET")
         self._add_request("BACKGROUND_REQUEST", mobile, 1000, self.system_pid)
@@ -164,10 +164,11 @@ class ConnectivityService:
         return self.sdk >= 29
 
     def log(self, message: str, thread: str = THREAD) -> None:
-        self.system.log("system_server", "D", TAG, message, thread=thread)
+        """Slog.d: system_server's framework logs go to the system buffer."""
+        self.system.log("system_server", "D", TAG, message, thread=thread, buffer="system")
 
     def loge(self, message: str, thread: str = THREAD) -> None:
-        self.system.log("system_server", "E", TAG, message, thread=thread)
+        self.system.log("system_server", "E", TAG, message, thread=thread, buffer="system")
 
     def post(self, fn: Callable[..., Any], *args: Any, what: str) -> None:
         """A message from another thread to CS's handler."""
@@ -185,6 +186,7 @@ class ConnectivityService:
         self.next_request_id += 1
         self.requests.append(info)
         self.request_logs.append((self.system.now(), f"REGISTER {info}"))
+        del self.request_logs[:-100]
         return info
 
     @property
@@ -309,8 +311,11 @@ class ConnectivityService:
     def handle_network_tested(self, nai: NetworkAgentInfo, valid: bool) -> Blocking:
         if self.networks.get(nai.net_id) is not nai:
             return
-        self.log(f"{nai.label()} validation {'passed' if valid else 'failed'}")
-        self.validation_logs.append((self.system.now(), f"{nai.name()} validation {'passed' if valid else 'failed'}"))
+        result = "passed" if valid else "failed"
+        self.log(f"{nai.label()} validation {result}")
+        extra = nai.info.extra if nai.info else None
+        self.validation_logs.append((self.system.now(), nai.net_id, extra, f"VALIDATION {result.upper()}"))
+        del self.validation_logs[:-100]
         if valid == nai.last_validated:
             return
         old_score = nai.current_score()
@@ -508,49 +513,52 @@ class ConnectivityService:
 
     # -- dumpsys connectivity -----------------------------------------------------------------------------
     def dump(self, wall_clock: Callable[[float], str], short: bool = False) -> str:
+        """ConnectivityService.dump() (O shape; R keeps the same sections)."""
         out: list[str] = []
-        factory_names = ", ".join(f.name for f in self.factories)
-        out.append(f"NetworkFactories for: {factory_names}")
+        out.append("NetworkFactories for:" + "".join(f" {f.name}" for f in self.factories))
         out.append("")
         default = self.default_network()
         out.append(f"Active default network: {default.net_id if default else 'none'}")
         out.append("")
         out.append("Current Networks:")
-        for nai in sorted(self.agents.values(), key=lambda n: n.net_id):
+        for nai in self.agents.values():
             out.append(f"  {nai}")
-            counts = {"REQUEST": 0, "LISTEN": 0, "BACKGROUND_REQUEST": 0, "TRACK_DEFAULT": 0}
-            for request in nai.requests.values():
-                counts[request.type] += 1
-            total = len(nai.requests)
-            out.append(f"    Requests: REQUEST:{counts['REQUEST'] + counts['TRACK_DEFAULT']} "
-                       f"LISTEN:{counts['LISTEN']} BACKGROUND_REQUEST:{counts['BACKGROUND_REQUEST']} "
-                       f"total:{total}")
-            for request in nai.requests.values():
-                out.append(f"      {request}")
+            requests = list(nai.requests.values())
+            foreground = sum(r.type in ("REQUEST", "TRACK_DEFAULT") for r in requests)
+            background = sum(r.type == "BACKGROUND_REQUEST" for r in requests)
+            out.append(f"    Requests: REQUEST:{foreground} LISTEN:0 "
+                       f"BACKGROUND_REQUEST:{background} total:{len(requests)}")
+            out += [f"      {request}" for request in requests]
             out.append("    Lingered:")
         out.append("")
         out.append("Network Requests:")
-        for info in self.requests:
-            out.append(f"  {info}")
+        out += [f"  {info}" for info in self.requests]
         out.append("")
         out.append("mLegacyTypeTracker:")
+        out.append("  Supported types: 0 1 2 3 4 5 9 10 11 12 14 15")
+        out.append("  Current state:")
         for nai in self.legacy_ethernet:
-            out.append(f"  {TYPE_ETHERNET} ETHERNET {nai.name()}")
-        out.append("")
-        out.append("Tethering:")
-        out.append("  Tethering state:")
-        out.append("")
+            state = f"{nai.info.state}/{nai.info.detailed_state}" if nai.info else "???/???"
+            out.append(f"    {TYPE_ETHERNET} {nai.name()} {state}")
+        out += ["", "", "Tethering:", "  Tethering state:", "", "Packet keepalives:", "",
+                "Bad Wi-Fi avoidance: unrestricted", ""]
         if short:
             return "\n".join(out) + "\n"
         out.append("mValidationLogs (most recent first):")
-        for when, text in reversed(self.validation_logs[-20:]):
-            out.append(f"  {wall_clock(when)} - {text}")
+        for nai_name, entries in self._validation_by_network():
+            out.append(nai_name)
+            out += [f"  {wall_clock(when)} - {text}" for when, text in reversed(entries)]
         out.append("")
         out.append("mNetworkRequestInfoLogs (most recent first):")
-        for when, text in reversed(self.request_logs[-20:]):
-            out.append(f"  {wall_clock(when)} - {text}")
-        out.append("")
-        out.append("mNetworkInfoBlockingLogs (most recent first):")
-        out.append("")
-        out.append("NetTransition WakeLock activity (most recent first):")
+        out += [f"  {wall_clock(when)} - {text}" for when, text in reversed(self.request_logs)]
+        out += ["", "mNetworkInfoBlockingLogs (most recent first):", "",
+                "NetTransition WakeLock activity (most recent first):",
+                "  total acquisitions: 0", "  total releases: 0", "  cumulative duration: 0.00s",
+                "  longest duration: 0.00s"]
         return "\n".join(out) + "\n"
+
+    def _validation_by_network(self) -> list[tuple[str, list[tuple[float, str]]]]:
+        grouped: dict[str, list[tuple[float, str]]] = {}
+        for when, net_id, extra, text in self.validation_logs:
+            grouped.setdefault(f"{net_id} - {extra}", []).append((when, text))
+        return list(reversed(grouped.items()))

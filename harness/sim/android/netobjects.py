@@ -118,7 +118,7 @@ class LinkProperties:
         addresses = "LinkAddresses: [" + "".join(f"{a}," for a in self.addresses) + "] "
         routes = " Routes: [" + "".join(f"{r}," for r in self.routes) + "] "
         dns = "DnsAddresses: [" + "".join(f"{d}," for d in self.dns) + "] "
-        domains = f"Domains: {self.domains}"
+        domains = f"Domains: {self.domains if self.domains is not None else 'null'}"
         mtu = f" MTU: {self.mtu}"
         tcp = f" TcpBufferSizes: {self.tcp_buffer_sizes}" if self.tcp_buffer_sizes else ""
         return "{" + iface + addresses + routes + dns + domains + mtu + tcp + "}"

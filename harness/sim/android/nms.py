@@ -121,7 +121,7 @@ class NativeDaemonConnector:
         if took > SLOW_COMMAND_S:
             self.system.log("system_server", "E", self.tag,
                             f"NDC Command {{{command}}} took too long ({int(took * 1000)}ms)",
-                            thread="NetdConnector")
+                            thread="NetdConnector", buffer="system")
         final = lines[-1]
         code = int(final.split(" ", 1)[0])
         if code >= 400:
@@ -178,7 +178,8 @@ class NetworkManagementService:
             return
         self.connected = True
         self._unsubscribe = netd.subscribe(self._on_broadcast)
-        self.system.log("system_server", "I", self.TAG, "onDaemonConnected()", thread="NetdConnector")
+        self.system.log("system_server", "I", self.TAG, "onDaemonConnected()", thread="NetdConnector",
+                        buffer="system")
 
     def disconnected(self) -> None:
         """netd went away: the socket read fails; the connector retries every 5 s."""
@@ -188,7 +189,7 @@ class NetworkManagementService:
         self._unsubscribe = None
         self.system.log("system_server", "E", self.connector.tag,
                         "Communications error: java.io.IOException: No such file or directory",
-                        thread="NetdConnector")
+                        thread="NetdConnector", buffer="system")
 
     def kill(self) -> None:
         self.events.quit()
@@ -200,10 +201,10 @@ class NetworkManagementService:
     def prepare_native_daemon(self) -> Blocking:
         """NMS.systemReady(): enable what netd supports and push the initial rules."""
         log = self.system.log
-        log("system_server", "I", self.TAG, "not enabling bandwidth control")
+        log("system_server", "I", self.TAG, "not enabling bandwidth control", buffer="system")
         self.system.device.props.set("net.qtaguid_enabled", "0")
         yield from self.execute("strict", "enable")
-        log("system_server", "W", self.TAG, "setDataSaverMode(): already false")
+        log("system_server", "W", self.TAG, "setDataSaverMode(): already false", buffer="system")
         yield from self.execute("firewall", "enable", "blacklist")
 
     def execute(self, *args: Any) -> Blocking:
@@ -347,9 +348,12 @@ class NetworkManagementService:
 
     # -- dumpsys network_management -----------------------------------------------------------
     def dump(self, wall_clock: Callable[[float], str]) -> str:
-        lines = ["NetworkManagementService NativeDaemonConnector Log:"]
-        lines += [f"{wall_clock(entry.time)} - {entry.text}" for entry in self.connector.local_log]
-        lines += ["", "Pending requests:", "",
+        lines: list[str] = []
+        if not self.binder:
+            lines = ["NetworkManagementService NativeDaemonConnector Log:"]
+            lines += [f"{wall_clock(entry.time)} - {entry.text}" for entry in self.connector.local_log]
+            lines += ["", "Pending requests:", ""]
+        lines += [
                   f"Bandwidth control enabled: {str(self.bandwidth_control).lower()}",
                   "mMobileActivityFromRadio=false mLastPowerStateFromRadio=1",
                   "mNetworkActive=false",

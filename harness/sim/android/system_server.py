@@ -46,7 +46,8 @@ class SystemServer:
     def start(self) -> None:
         boot = self.system.boot_model
         rng = self.system.rng
-        self.system.log("system_server", "I", "SystemServer", "Entered the Android system server!")
+        self.system.log("system_server", "I", "SystemServer", "Entered the Android system server!",
+                        buffer="system")
         self.system.at(boot.nms_connect_ms.sample(rng), self._connect_nms)
         self.system.at(boot.ethernet_start_ms.sample(rng), self._start_ethernet)
         self.system.at(boot.system_ready_ms.sample(rng), self._system_ready)
@@ -85,7 +86,8 @@ class SystemServer:
         try:
             yield from self.nms.prepare_native_daemon()
         except JavaException as err:
-            self.system.log("system_server", "E", NetworkManagementService.TAG, f"prepareNativeDaemon: {err}")
+            self.system.log("system_server", "E", NetworkManagementService.TAG, f"prepareNativeDaemon: {err}",
+                            buffer="system")
 
     def _start_apps(self) -> None:
         boot = self.system.boot_model
