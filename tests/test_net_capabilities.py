@@ -76,3 +76,20 @@ def test_docker_container_from_cgroup_and_missing_ethernet():
     caps = probe(device)
     assert caps.container == "docker" and caps.interface is None
     assert caps.notes == ("no interface named like eth<N>: give the Ethernet interface in the device profile",)
+
+
+def test_missing_netd_socket_before_10_is_a_note_not_binder():
+    device = device_81()
+    device.responses["ls /dev/socket/netd"] = (1, "", "ls: /dev/socket/netd: No such file or directory\n")
+    caps = probe(device)
+    assert caps.ndc_mode == "text" and not caps.netd_socket
+    assert caps.notes == ("/dev/socket/netd is missing on Android 8.1.0: netd may not be running "
+                          "(ndc will fail to connect)",)
+
+
+def test_unknown_release_falls_back_to_the_socket():
+    device = device_81()
+    device.responses["getprop"] = ok("[ro.product.name]: [x]\n")
+    assert probe(device).ndc_mode == "text"
+    device.responses["ls /dev/socket/netd"] = (1, "", "")
+    assert probe(device).ndc_mode == "binder"

@@ -126,7 +126,7 @@ def test_targets_are_validated():
         ConnectivityTargets(hosts=("8.8.8.8; reboot",))
     with pytest.raises(InvalidNetValue, match="unknown connectivity target keys"):
         ConnectivityTargets.from_mapping({"gatway": "1.2.3.4"})
-    assert ConnectivityTargets.from_mapping({"ping": ["8.8.8.8"], "hostname": "www.google.com"}) == TARGETS
+    assert ConnectivityTargets.from_mapping({"targets": ["8.8.8.8"], "hostname": "www.google.com"}) == TARGETS
 
 
 def test_verdict_to_dict_is_json_ready():

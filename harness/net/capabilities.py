@@ -107,8 +107,12 @@ def probe(device: Device, *, interface: str | None = None, timeout: float = PROB
     if caps.has("ifconfig"):
         updates["ifconfig_style"] = _ifconfig_style(device, timeout, notes)
     if caps.has("ndc"):
-        updates["netd_socket"] = _exists(device, NETD_SOCKET, timeout)
-        updates["ndc_mode"] = "binder" if caps.sdk >= BINDER_NDC_SDK or not updates["netd_socket"] else "text"
+        has_socket = _exists(device, NETD_SOCKET, timeout)
+        updates["netd_socket"] = has_socket
+        updates["ndc_mode"] = _ndc_mode(caps.sdk, has_socket)
+        if 0 < caps.sdk < BINDER_NDC_SDK and not has_socket:
+            notes.append(f"{NETD_SOCKET} is missing on Android {caps.release}: netd may not be running "
+                         "(ndc will fail to connect)")
     tracked: str | None = None
     if caps.has("dumpsys"):
         updates["ethernet_service"], tracked = _ethernet_service(device, caps, timeout, notes)
@@ -154,6 +158,16 @@ def _ifconfig_style(device: Device, timeout: float, notes: list[str]) -> Ifconfi
         notes.append("could not tell the ifconfig flavour from `ifconfig lo`")
         return None
     return "toolbox" if parsed.interfaces[0].style == "toolbox" else "toybox"
+
+
+def _ndc_mode(sdk: int, netd_socket: bool) -> NdcMode:
+    """Android 10 removed netd's text socket and made ndc a binder client. The release decides;
+    only when it is unknown does the socket's presence."""
+    if sdk >= BINDER_NDC_SDK:
+        return "binder"
+    if sdk > 0:
+        return "text"
+    return "text" if netd_socket else "binder"
 
 
 def _exists(device: Device, path: str, timeout: float) -> bool:

@@ -170,16 +170,15 @@ class ConnectivityTargets:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> ConnectivityTargets:
-        """From a profile's `targets` section: gateway, ping (a list), hostname."""
-        data = data or {}
-        unknown = set(data) - {"gateway", "ping", "hosts", "hostname"}
+        """From a profile's `network` keys: gateway, targets (IPv4 addresses to ping), hostname."""
+        data = dict(data or {})
+        unknown = set(data) - {"gateway", "targets", "hostname"}
         if unknown:
             raise InvalidNetValue(f"unknown connectivity target keys {sorted(unknown)}: "
-                                           "expected gateway, ping, hostname")
-        hosts = data.get("ping", data.get("hosts", ()))
-        if isinstance(hosts, str):
-            hosts = (hosts,)
-        return cls(gateway=data.get("gateway"), hosts=tuple(hosts), hostname=data.get("hostname"))
+                                  "expected gateway, targets, hostname")
+        hosts = data.get("targets") or ()
+        return cls(gateway=data.get("gateway"), hosts=(hosts,) if isinstance(hosts, str) else tuple(hosts),
+                   hostname=data.get("hostname"))
 
 
 class _Probe:
