@@ -170,6 +170,7 @@ class RunningAction:
     text: str
     start: float
     detail: list[str] = field(default_factory=list)
+    event: TimelineEvent | None = None      # the recorded event, once the action has ended
 
     def note(self, text: str) -> None:
         if text:
@@ -209,8 +210,9 @@ class Timeline:
             outcome = f"{type(e).__name__}: {e}".splitlines()[0]
             raise
         finally:
-            self._add(TimelineEvent(running.start, HARNESS, text, end=self.clock(), outcome=outcome,
-                                    detail="\n".join(running.detail)))
+            running.event = TimelineEvent(running.start, HARNESS, text, end=self.clock(), outcome=outcome,
+                                          detail="\n".join(running.detail))
+            self._add(running.event)
 
     def _add(self, event: TimelineEvent) -> None:
         with self._lock:
