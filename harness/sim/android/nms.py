@@ -203,6 +203,12 @@ class NetworkManagementService:
         log = self.system.log
         log("system_server", "I", self.TAG, "not enabling bandwidth control", buffer="system")
         self.system.device.props.set("net.qtaguid_enabled", "0")
+        if self.binder:      # 10+: the same set-up goes over INetd, nothing on a socket
+            yield self.system.sample("binder_ms")
+            return
+        if self.system.sdk < 21:     # KitKat: no strict mode; setFirewallEnabled(false)
+            yield from self.execute("firewall", "disable")
+            return
         yield from self.execute("strict", "enable")
         log("system_server", "W", self.TAG, "setDataSaverMode(): already false", buffer="system")
         yield from self.execute("firewall", "enable", "blacklist")

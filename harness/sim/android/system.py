@@ -250,11 +250,21 @@ class AndroidSystem:
         starters: dict[str, Callable[[], None]] = {n: (lambda n=n: self._spawn_simple(n)) for n in simple}
         starters.update(logd=self._start_logd, netd=self._start_netd, zygote=self._start_zygote,
                         adbd=self._start_adbd, ueventd=lambda: self._spawn_simple("ueventd"))
+        if self.sdk < 21:       # init.rc `service dhcpcd_eth0 /system/bin/dhcpcd ...` (disabled, oneshot)
+            starters[f"dhcpcd_{self.interface}"] = lambda: self._spawn_simple("dhcpcd")
         return starters
 
     def _stoppers(self) -> dict[str, Callable[[], None]]:
         return {"logd": self._stop_logd, "netd": self._stop_netd, "zygote": self._stop_zygote,
-                "adbd": self._stop_adbd}
+                "adbd": self._stop_adbd, f"dhcpcd_{self.interface}": lambda: self._kill("dhcpcd")}
+
+    def start_dhcpcd(self, iface: str) -> None:
+        """NetworkUtils.runDhcp(): `ctl.start dhcpcd_<if>` (KitKat)."""
+        self.stop_service(f"dhcpcd_{iface}")
+        self.start_service(f"dhcpcd_{iface}")
+
+    def stop_dhcpcd(self, iface: str) -> None:
+        self.stop_service(f"dhcpcd_{iface}")
 
     def _spawn_simple(self, name: str) -> None:
         self.spawn(name)

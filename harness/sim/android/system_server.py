@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from harness.sim.android.connectivity import ConnectivityService
 from harness.sim.android.ethernet import EthernetService
 from harness.sim.android.handler import Blocking, Looper
+from harness.sim.android.legacy import LegacyConnectivityService
 from harness.sim.android.netobjects import LinkProperties
 from harness.sim.android.nms import JavaException, NetworkManagementService
 from harness.sim.android.world import World
@@ -39,8 +40,8 @@ class SystemServer:
         self.ready = False
         self.main = Looper(system, "system_server", "main")
         self.nms = NetworkManagementService(system)
-        self.cs: ConnectivityService | None = None
-        self.ethernet: EthernetService | None = None
+        self.cs: ConnectivityService | LegacyConnectivityService | None = None
+        self.ethernet: EthernetService | None = None     # 5.0+; KitKat's tracker lives in CS
 
     # -- start-up -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -59,11 +60,14 @@ class SystemServer:
             self.system.at(NDC_RETRY_S, self._connect_nms)
             return
         self.nms.connect()
+        if self.system.sdk < 21:
+            self.cs = LegacyConnectivityService(self)
+            return
         self.cs = ConnectivityService(self)
         self.ethernet = EthernetService(self)
 
     def _start_ethernet(self) -> None:
-        if not self.alive:
+        if not self.alive or self.system.sdk < 21:
             return
         if self.ethernet is None:               # still waiting for netd
             self.system.at(NDC_RETRY_S, self._start_ethernet)
@@ -77,8 +81,9 @@ class SystemServer:
             self.system.at(NDC_RETRY_S, self._system_ready)
             return
         self.main.post(self._prepare_native_daemon, what="NMS.systemReady")
-        self.cs.system_ready()
-        self._start_apps()
+        if isinstance(self.cs, ConnectivityService):
+            self.cs.system_ready()
+            self._start_apps()
         self.ready = True
         self.system.system_server_ready()
 
@@ -100,7 +105,7 @@ class SystemServer:
             self.system.at(rng.uniform(0.0, window), self._app_request, kind, uid)
 
     def _app_request(self, kind: str, uid: int) -> None:
-        if self.alive and self.cs is not None:
+        if self.alive and isinstance(self.cs, ConnectivityService):
             self.cs.register_app_request(kind, uid, self.system.alloc_tid())
 
     # -- netd coming and going --------------------------------------------------------------------
