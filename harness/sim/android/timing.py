@@ -187,9 +187,6 @@ class BootModel(_Strict):
         description="container start -> sys.boot_completed=1 (not before system_server is ready), ms")
     logd_ms: Latency = _lat("container start -> logd running", Latency.ms(30.0))
     netd_ms: Latency = _lat("container start -> netd started", Latency.lognormal(90.0, 0.2, 50.0, 200.0))
-    netd_init_ms: Latency = _lat(
-        "netd start -> CommandListener accepting commands (`Netd started in N ms`)",
-        Latency.lognormal(25.0, 0.3, 10.0, 80.0))
     zygote_ms: Latency = _lat("container start -> zygote started", Latency.lognormal(150.0, 0.2, 80.0, 300.0))
     system_server_ms: Latency = _lat(
         "zygote start -> system_server forked", Latency.lognormal(180.0, 0.2, 100.0, 400.0))
