@@ -145,6 +145,14 @@ def test_static_configuration_and_restore_in_reverse_order():
                        "ip -4 addr flush dev eth0; ip addr add 172.17.0.2/16 brd + dev eth0"]
 
 
+def test_one_dns_server_leaves_an_unset_second_slot_alone():
+    model, eth0 = control(ModelEth0(props={"net.dns1": "8.8.8.8"}))
+    eth0.set_dns("1.1.1.1")
+    assert model.props == {"net.dns1": "1.1.1.1"}
+    eth0.restore()
+    assert model.props == {"net.dns1": "8.8.8.8"}
+
+
 def test_restore_runs_even_when_the_test_body_fails():
     model = ModelEth0()
     with pytest.raises(ZeroDivisionError):

@@ -16,7 +16,7 @@ from harness.net.connectivity import (ConnectivityLayer as L, ConnectivityTarget
 from harness.net.errors import NdcError
 from harness.net.iface import InterfaceControl
 from harness.net.ndc import Ndc
-from harness.net.snapshot import diff, take_snapshot
+from harness.net.snapshot import SECTIONS, diff, take_snapshot
 from harness.sim.farm import SimFarm
 from harness.sim.profile import PROFILE_DIR
 
@@ -65,11 +65,11 @@ def healthy(adb_server):
 
 @pytest.mark.parametrize("profile, expected", [
     ("sim-android-8.1-fixed", dict(sdk=27, tools={"ip", "ifconfig", "ndc", "ping", "dumpsys"},
-                                   ifconfig_style="toybox", ndc_mode="text", netd_networks=True)),
+                                   ifconfig_style="toybox", ndc_mode="text", netd_networks=True, container="redroid")),
     ("sim-android-4.4", dict(sdk=19, tools={"netcfg", "ifconfig", "ndc", "ping"},
-                             ifconfig_style="toolbox", ndc_mode="text", netd_networks=False)),
+                             ifconfig_style="toolbox", ndc_mode="text", netd_networks=False, container=None)),
     ("sim-android-11", dict(sdk=30, tools={"ip", "ifconfig", "ndc", "ping", "dumpsys"},
-                            ifconfig_style="toybox", ndc_mode="binder", netd_networks=True)),
+                            ifconfig_style="toybox", ndc_mode="binder", netd_networks=True, container="redroid")),
 ])
 def test_probe(adb_server, profile, expected):
     farm, device = _start(adb_server, _profile_or_skip(profile))
@@ -81,7 +81,7 @@ def test_probe(adb_server, profile, expected):
         assert caps.ndc_mode == expected["ndc_mode"]
         assert caps.netd_networks is expected["netd_networks"]
         assert caps.interface == "eth0"
-        assert caps.container == "redroid"
+        assert caps.container == expected["container"]
     finally:
         farm.stop()
 
@@ -101,7 +101,10 @@ def test_down_up_and_restore_leave_the_snapshot_as_before(healthy):
         down = check(device, TARGETS, stop_at_first_failure=True)
         assert down.failing_layer is L.LINK, down.render()
     wait_for_network(device, NETWORK_TIMEOUT, targets=TARGETS)
-    changes = diff(before, take_snapshot(device), ignore_net_ids=True)
+    # IPv6 aside: on 8.1 the old IpManager's late shutdown may disable IPv6 after the new one
+    # enabled it (android-net.md §2.2), so the link-local address may or may not be back.
+    changes = diff(before, take_snapshot(device), ignore_net_ids=True,
+                   sections=tuple(s for s in SECTIONS if s != "ipv6_addresses"))
     assert changes.empty, changes.render()
 
 
@@ -118,14 +121,14 @@ def test_static_configuration_and_restore(healthy):
     before = take_snapshot(device)
     with InterfaceControl(device, "eth0") as eth0:
         eth0.set_address("172.17.0.9/16")
+        assert [str(a) for a in eth0.state().ipv4] == ["172.17.0.9/16"]
         eth0.set_default_route("172.17.0.1")
         eth0.set_dns("1.1.1.1")
-        state = eth0.state()
-        assert [str(a) for a in state.ipv4] == ["172.17.0.9/16"]
         assert device.getprop("net.dns1") == "1.1.1.1"
     wait_for_network(device, NETWORK_TIMEOUT, targets=TARGETS)
-    changes = diff(before, take_snapshot(device), ignore_net_ids=True,
-                   sections=("links", "addresses", "rules", "properties"))
+    # The DHCP client restarts when its address is taken away: IPv6 and netIds may differ after
+    # that, which is the framework's doing; what the journal changed must be as before.
+    changes = diff(before, take_snapshot(device), ignore_net_ids=True, sections=("links", "ipv4_addresses", "rules", "properties"))
     assert changes.empty, changes.render()
 
 

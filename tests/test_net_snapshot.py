@@ -16,14 +16,15 @@ def test_healthy_snapshot_reads_every_section():
     assert snap.unreadable == {}
     sections = snap.sections()
     assert sections["links"]["eth0"] == "up flags=BROADCAST,LOWER_UP,MULTICAST,UP mtu=1500 mac=02:42:ac:11:00:02"
-    assert "eth0 172.17.0.2/16" in sections["addresses"] and "eth0 fe80::42:acff:fe11:2/64" in sections["addresses"]
+    assert sections["ipv4_addresses"] == {"lo 127.0.0.1/8": "", "eth0 172.17.0.2/16": ""}
+    assert sections["ipv6_addresses"] == {"eth0 fe80::42:acff:fe11:2/64": ""}
     assert "14000: from all oif eth0 lookup eth0" in sections["rules"]
     assert "13000: from all fwmark 0x10064/0x1ffff lookup eth0" in sections["rules"]
     assert sections["rt_tables"]["eth0"] == "1004"
     assert "table eth0: default via 172.17.0.1 dev eth0 proto static" in sections["routes"]
     assert sections["networks"] == {"100": "eth0 ETHERNET CONNECTED validated"}
     assert sections["default_network"] == {"default": "100"}
-    assert sections["properties"] == {"dhcp.eth0.result": "ok", "net.dns1": "8.8.8.8", "net.dns2": ""}
+    assert sections["properties"] == {"dhcp.eth0.result": "ok", "net.dns1": "8.8.8.8"}   # net.dns2 is empty
     json.dumps(snap.to_dict())
 
 
@@ -50,7 +51,7 @@ def test_race_diff_shows_what_the_race_left_behind():
     networks = d.section("networks")
     assert networks.removed == {"100": "eth0 ETHERNET CONNECTED validated"}
     assert networks.added == {"101": "eth0 ETHERNET CONNECTED"}
-    assert d.section("links") is None and d.section("addresses") is None
+    assert d.section("links") is None and d.section("ipv4_addresses") is None
     text = d.render()
     assert "[rules]\n  - 10500: from all oif eth0 uidrange 0-0 lookup eth0" in text
     assert "  ~ default: 100 -> 101" in text
@@ -71,7 +72,7 @@ def test_ignore_net_ids_compares_networks_by_interface():
 
 
 def test_sections_can_be_chosen():
-    d = diff(take_snapshot(healthy_81()), take_snapshot(race_81()), sections=("links", "addresses"))
+    d = diff(take_snapshot(healthy_81()), take_snapshot(race_81()), sections=("links", "ipv4_addresses"))
     assert d.empty
     with pytest.raises(ValueError, match="unknown snapshot sections"):
         diff(take_snapshot(healthy_81()), take_snapshot(healthy_81()), sections=("routez",))
@@ -96,6 +97,6 @@ def test_android_44_snapshot_without_ip():
     snap = take_snapshot(device)
     assert snap.unreadable["rules"] == "the device has no ip"
     assert snap.unreadable["default_network"].startswith("`dumpsys connectivity` of this version")
-    assert snap.sections()["addresses"] == {"eth0 10.0.2.15/24": ""}
+    assert snap.sections()["ipv4_addresses"] == {"eth0 10.0.2.15/24": ""}
     assert snap.properties == {"net.dns1": "10.0.2.3", "net.eth0.dns1": "10.0.2.3", "dhcp.eth0.gateway": "10.0.2.2"}
     assert "[rules] not read: the device has no ip" in snap.render()

@@ -138,7 +138,9 @@ class InterfaceControl:
         self._change(command, timeout=self.timeout + count * (down_s + up_s))
 
     def set_address(self, address: ipaddress.IPv4Interface | str) -> None:
-        """Make `address` (with prefix, e.g. 172.17.0.9/16) the interface's only IPv4 address."""
+        """Make `address` (with prefix, e.g. 172.17.0.9/16) the interface's only IPv4 address.
+        Where the Ethernet service runs DHCP it sees provisioning lost and may put its own
+        address back within seconds: that is the framework's doing, not a failed change."""
         addr = validate.ipv4_interface(address)
         self._record("addresses", f"set address {addr}", tuple(self.state().ipv4))
         self._change(self.commands.set_address(self.iface, addr))
@@ -160,13 +162,17 @@ class InterfaceControl:
         self._change(self.commands.route("add", "default", self.iface, gw))
 
     def set_dns(self, *servers: str) -> None:
-        """net.dns1, net.dns2 (what resolvers read before Android 12 when the network sets none)."""
+        """net.dns1, net.dns2 (what resolvers read before Android 12 when the network sets none).
+        A slot without a server is emptied only if it holds one: properties cannot be deleted,
+        so creating an empty one would be a change that no restore can undo."""
         if not 1 <= len(servers) <= len(DNS_PROPERTIES):
             raise InvalidNetValue(f"expected 1-{len(DNS_PROPERTIES)} DNS servers, got {len(servers)}")
         values = [validate.ipv4_address(s, "DNS server") for s in servers]
-        values += [""] * (len(DNS_PROPERTIES) - len(values))
         for name, value in zip(DNS_PROPERTIES, values):
             self.set_property(name, value)
+        for name in DNS_PROPERTIES[len(values):]:
+            if self._property(name):
+                self.set_property(name, "")
 
     def set_property(self, name: str, value: str) -> None:
         command = self.commands.setprop(name, value)

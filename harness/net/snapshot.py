@@ -27,7 +27,7 @@ from harness.net.commands import InterfaceState, Query, output_of
 from harness.parsers.getprop import parse_getprop
 from harness.parsers.ip import IpRule
 
-SECTIONS = ("links", "addresses", "rules", "rt_tables", "routes", "networks", "default_network", "properties")
+SECTIONS = ("links", "ipv4_addresses", "ipv6_addresses", "rules", "rt_tables", "routes", "networks", "default_network", "properties")
 NET_ID_MASK = 0xFFFF          # fwmark bits 0-15 carry the netId (netd include/Fwmark.h)
 
 
@@ -55,7 +55,7 @@ class NetworkSnapshot:
     routes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)     # table -> route lines
     networks: Mapping[int, NetworkEntry] = field(default_factory=dict)      # netId -> network
     default_net_id: int | None = None
-    properties: Mapping[str, str] = field(default_factory=dict)             # net.dns*, dhcp.*, net.<if>.*
+    properties: Mapping[str, str] = field(default_factory=dict)             # non-empty net.dns*, dhcp.*, net.<if>.*
     unreadable: Mapping[str, str] = field(default_factory=dict)             # section -> why not
 
     def net_labels(self) -> dict[int, str]:
@@ -71,7 +71,9 @@ class NetworkSnapshot:
 
         out: dict[str, dict[str, str]] = {
             "links": {name: _link_text(s) for name, s in self.interfaces.items()},
-            "addresses": {f"{name} {a}": "" for name, s in self.interfaces.items() for a in (*s.ipv4, *s.ipv6)},
+            "ipv4_addresses": {f"{name} {a}": "" for name, s in self.interfaces.items() for a in s.ipv4},
+            # IPv6 apart: link-local addresses come and go with the framework's IPv6 toggling.
+            "ipv6_addresses": {f"{name} {a}": "" for name, s in self.interfaces.items() for a in s.ipv6},
             "rules": {_rule_text(r, labels): "" for r in self.rules},
             "rt_tables": {name: str(table_id) for name, table_id in self.rt_tables.items()},
             "routes": {f"table {table}: {line}": "" for table, lines in self.routes.items() for line in lines},
@@ -203,7 +205,8 @@ def take_snapshot(device: Device, *, interface: str | None = None) -> NetworkSna
     except HarnessError as e:               # no tool lists interfaces here (e.g. only the toolbox ifconfig)
         reader.skip("links", e.message)
     if "links" in reader.unreadable:
-        reader.skip("addresses", reader.unreadable["links"])
+        for section in ("ipv4_addresses", "ipv6_addresses"):
+            reader.skip(section, reader.unreadable["links"])
 
     rules: tuple[IpRule, ...] = ()
     routes: dict[str, tuple[str, ...]] = {}
@@ -246,8 +249,9 @@ def take_snapshot(device: Device, *, interface: str | None = None) -> NetworkSna
     props = reader.query("properties", commands.properties())
     if props is not None:
         iface = interface or caps.interface
+        # An empty property reads like an absent one, and Android cannot delete a property.
         properties = {k: v for k, v in parse_getprop(props.stdout).properties.items()
-                      if _is_network_property(k, iface)}
+                      if v and _is_network_property(k, iface)}
     return NetworkSnapshot(
         serial=device.serial, taken_at=time.time(), interfaces=MappingProxyType(dict(interfaces)),
         rules=rules, rt_tables=MappingProxyType(dict(tables)), routes=MappingProxyType(routes),
