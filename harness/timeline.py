@@ -12,14 +12,16 @@ Sources, all placed on the host's wall clock (seconds since the epoch):
   server in a background thread and stamps each state change with the host time;
 * device log lines from a LogcatService excerpt. They carry the device's local time without a
   year, so `ClockSync.measure(device)` reads `date '+%s.%N %z'` once per boot and notes the
-  host time around it; a line's device time plus the measured offset gives its host time. A
-  line without a usable time (a marker) takes the time of the line before it.
+  host time around it; a line's device time plus the measured offset gives its host time (with
+  two readings in a boot, the line through them, for a device clock running at another rate).
+  A line without a usable time (a marker) takes the time of the line before it.
 
 `render_text()` gives one line per event (host time, source, text); `to_dict()` the same as data.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import re
 import socket
@@ -269,15 +271,17 @@ class Timeline:
         if not syncs:
             return [], len(lines)
         boots = _boot_index(lines)
-        sync_boots = [(_boot_of_mark(s.log_mark, lines, boots), s) for s in syncs]
+        by_boot: dict[int, list[ClockSync]] = {}
+        for sync in syncs:
+            by_boot.setdefault(_boot_of_mark(sync.log_mark, lines, boots), []).append(sync)
         events: list[TimelineEvent] = []
         unplaced = 0
         previous: float | None = None
         for line, boot in zip(lines, boots):
-            sync = min(sync_boots, key=lambda bs: (abs(bs[0] - boot), -bs[1].host_time))[1]
-            epoch = sync.device_epoch(line)
+            readings = by_boot[min(by_boot, key=lambda b: (abs(b - boot), -b))]
+            epoch = readings[-1].device_epoch(line)
             if epoch is not None:
-                previous = sync.to_host(epoch)
+                previous = _to_host(epoch, readings)
                 events.append(TimelineEvent(previous, LOGCAT, line.text))
             elif previous is not None:
                 events.append(TimelineEvent(previous, LOGCAT, line.text, approximate=True))
@@ -303,6 +307,21 @@ class Timeline:
     def watch_transport(self, device: Device) -> TransportWatcher:
         """Start recording the adb server's state changes for this device (stop() the watcher)."""
         return TransportWatcher(device.host, device.port, self, serials={device.serial}).start()
+
+
+def _to_host(device_epoch: float, readings: list[ClockSync]) -> float:
+    """Host time of a device time from one boot's clock readings: their offset, or with two or
+    more, the line through the two nearest (a device clock may run at another rate, e.g. a
+    virtual device with a fast clock)."""
+    if len(readings) == 1:
+        return readings[0].to_host(device_epoch)
+    ordered = sorted(readings, key=lambda r: r.device_time)
+    i = min(max(bisect.bisect(ordered, device_epoch, key=lambda r: r.device_time), 1), len(ordered) - 1)
+    a, b = ordered[i - 1], ordered[i]
+    if b.device_time - a.device_time <= 0:
+        return a.to_host(device_epoch)
+    rate = (b.host_time - a.host_time) / (b.device_time - a.device_time)
+    return a.host_time + (device_epoch - a.device_time) * rate
 
 
 def _boot_index(lines: list[LogLine]) -> list[int]:

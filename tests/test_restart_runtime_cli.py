@@ -35,10 +35,9 @@ with open(os.path.join(here, "behaviour.json")) as f:
     behaviour = json.load(f)
 time.sleep(behaviour.get("sleep", 0))
 control = behaviour.get("control")
-if control:   # play the container runtime: restart the virtual device through its farm
+if control:   # play the container runtime: restart (or kill) the virtual device through its farm
     with socket.create_connection(("127.0.0.1", control["port"]), timeout=10) as sock:
-        sock.sendall(json.dumps({{"op": "restart", "serial": control["serial"],
-                                  "down_s": control["down_s"]}}).encode() + b"\\n")
+        sock.sendall(json.dumps(control["request"]).encode() + b"\\n")
         sock.recv(65536)
 sys.stdout.write(behaviour.get("stdout", ""))
 sys.stderr.write(behaviour.get("stderr", ""))

@@ -167,3 +167,16 @@ def test_equal_times_keep_the_order_they_were_recorded_in():
     for state in ("offline", "absent", "device"):
         timeline.transport("s", state, at=T0)
     assert [e.text for e in timeline.events()] == ["s offline", "s absent", "s device"]
+
+
+def test_two_readings_in_a_boot_give_the_device_clock_rate():
+    # a virtual device whose clock runs 5x faster than the host's: device +5 s = host +1 s
+    timeline = Timeline(clock=FakeClock())
+    timeline.add_clock_sync(ClockSync.parse(f"{T0}.000000000 +0000", T0, T0))
+    timeline.add_clock_sync(ClockSync.parse(f"{T0 + 10}.000000000 +0000", T0 + 2, T0 + 2))
+    timeline.add_log_lines(lines("04-30 09:25:35.000   248   319 I ActivityManager: before both",
+                                 "04-30 09:25:45.000   248   319 I ActivityManager: between",
+                                 "04-30 09:25:55.000   248   319 I ActivityManager: after both"))
+    assert [format_time(e.time) for e in timeline.events()] == ["2024-04-30T09:25:39.000Z",
+                                                                "2024-04-30T09:25:41.000Z",
+                                                                "2024-04-30T09:25:43.000Z"]

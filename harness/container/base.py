@@ -10,8 +10,9 @@ only implements `trigger()`; the follow-up is shared and follows TradeFed/Mobly 
    (devlib's rule: a stale transport would make connect answer "already connected");
 3. wait for boot: online, then sys.boot_completed=1;
 4. adbd as root again when it was before (a container restart or reboot starts it as shell);
-5. read the device clock (once per boot, for placing its log lines on the timeline);
-6. optionally wait for the network (harness.net.connectivity.wait_for_network).
+5. read the device clock (for placing its log lines on the timeline);
+6. optionally wait for the network (harness.net.connectivity.wait_for_network);
+7. read the device clock again (two readings per boot give its rate as well as its offset).
 
 Steps 1-4 share `boot_timeout`, step 6 has `network_timeout`. Each step is a harness action on
 the timeline with its duration and outcome. A failing step ends the restart: the result carries
@@ -154,7 +155,7 @@ class Restarter(ABC):
         error: HarnessError | None = None
         boot_s = network_s = None
         try:
-            was_root = self._is_root(device)
+            was_root = self.drops_transport and self._is_root(device)
             with run.step(self.describe(device)) as step:
                 self.trigger(device, step)
             started = time.monotonic()
@@ -163,19 +164,23 @@ class Restarter(ABC):
             if was_root:
                 with run.step("adb root again (the restart started adbd as shell)"):
                     device.root()
-            with run.step("read the device clock") as step:
-                sync = timeline.sync_clock(device, logcat)
-                step.note(f"device clock offset {sync.offset:+.3f}s (+/- {sync.uncertainty_s:.3f}s)")
+            self._read_clock(device, run, logcat)
             if self.settings.wait_for_network:
                 with run.step(f"wait for network (up to {self.settings.network_timeout:g}s)"):
                     network_s = wait_for_network(device, self.settings.network_timeout, logcat,
                                                  targets=self.settings.targets, interface=self.settings.interface)
+            self._read_clock(device, run, logcat)     # a second reading gives the clock's rate
         except HarnessError as e:
             error = e
         finally:
             if watcher is not None:
                 watcher.stop()
         return RestartResult(self.method, device.serial, tuple(run.steps), timeline, error, boot_s, network_s)
+
+    def _read_clock(self, device: Device, run: Steps, logcat: LogcatService | None) -> None:
+        with run.step("read the device clock") as step:
+            sync = run.timeline.sync_clock(device, logcat)
+            step.note(f"device clock offset {sync.offset:+.3f}s (+/- {sync.uncertainty_s:.3f}s)")
 
     def _is_root(self, device: Device) -> bool:
         """Whether adbd runs as root now; a device that does not answer is restarted anyway."""
