@@ -386,6 +386,8 @@ class TransportWatcher:
 
     def _run(self) -> None:
         states: dict[str, str] | None = None        # None until the first listing
+        failing = False                              # record a failure once, not every retry
+        where = f"{self.host}:{self.port}"
         while not self._stop.is_set():
             try:
                 conn = PrivateAdbClient(self.host, self.port).make_connection(timeout=_RETRY_S * 5)
@@ -394,14 +396,19 @@ class TransportWatcher:
                     self._conn = conn
                 conn.send_command("host:track-devices")
                 conn.check_okay()
+                if failing:
+                    self.timeline.record(ADB, f"track-devices on {where} resumed")
+                    failing = False
                 while not self._stop.is_set():
                     states = self._diff(states, conn.read_string_block())
                     self._ready.set()
             except (adbutils.AdbError, OSError, ValueError) as e:
                 if self._stop.is_set():
                     break
-                self.timeline.record(ADB, f"track-devices on {self.host}:{self.port} ended: "
-                                          f"{type(e).__name__}: {e}; retrying")
+                if not failing:
+                    self.timeline.record(ADB, f"track-devices on {where} ended: {type(e).__name__}: {e}; "
+                                              "retrying every second")
+                    failing = True
                 self._ready.set()
                 self._stop.wait(_RETRY_S)
             finally:

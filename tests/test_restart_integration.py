@@ -71,7 +71,9 @@ def transport_states(result, serial: str) -> list[str]:
 
 def test_virtual_device_control_restart(farm, device):
     before = boot_count(farm, device.serial)
-    result = restarter_for(load_profile(PROFILE), farm=farm, down_s=0.3).restart(device)
+    restarter = restarter_for(load_profile(PROFILE), farm=farm, down_s=0.3)
+    assert isinstance(restarter, SimRestarter)
+    result = restarter.restart(device)
     assert_all_ok(result)
     assert texts(result) == [
         f"virtual device control: restart {device.serial} (down 0.3s)",

@@ -82,7 +82,8 @@ class RestartResult:
 
     def raise_for_error(self) -> None:
         if self.error is not None:
-            self.error.add_note("timeline:\n" + self.timeline.render_text())
+            if not getattr(self.error, "__notes__", None):
+                self.error.add_note("timeline:\n" + self.timeline.render_text())
             raise self.error
 
     def to_dict(self) -> dict[str, Any]:
