@@ -180,7 +180,11 @@ class Restarter(ABC):
 
     def _read_clock(self, device: Device, run: Steps, logcat: LogcatService | None) -> None:
         with run.step("read the device clock") as step:
-            sync = run.timeline.sync_clock(device, logcat)
+            try:
+                sync = run.timeline.sync_clock(device, logcat)
+            except ValueError as e:          # an odd `date`: only the log placement suffers
+                step.note(f"unreadable: {e}")
+                return
             step.note(f"device clock offset {sync.offset:+.3f}s (+/- {sync.uncertainty_s:.3f}s)")
 
     def _is_root(self, device: Device) -> bool:
