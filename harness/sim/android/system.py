@@ -84,7 +84,8 @@ class AndroidSystem:
 
     def at(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
         """Run `fn` after `delay` device seconds unless this boot ends first."""
-        self._timers = [t for t in self._timers if not t.cancelled and t.when >= self.now()]
+        if len(self._timers) > 256:
+            self._timers = [t for t in self._timers if not t.cancelled and t.when >= self.now()]
         timer = self.scheduler.call_later(delay, fn, *args)
         self._timers.append(timer)
         return timer
