@@ -63,15 +63,28 @@ def healthy(adb_server):
         farm.stop()
 
 
-@pytest.mark.parametrize("profile, expected", [
-    ("sim-android-8.1-fixed", dict(sdk=27, tools={"ip", "ifconfig", "ndc", "ping", "dumpsys"},
-                                   ifconfig_style="toybox", ndc_mode="text", netd_networks=True, container="redroid")),
-    ("sim-android-4.4", dict(sdk=19, tools={"netcfg", "ifconfig", "ndc", "ping"},
-                             ifconfig_style="toolbox", ndc_mode="text", netd_networks=False, container=None)),
-    ("sim-android-11", dict(sdk=30, tools={"ip", "ifconfig", "ndc", "ping", "dumpsys"},
-                            ifconfig_style="toybox", ndc_mode="binder", netd_networks=True, container="redroid")),
+PASS, SKIP = S.PASSED, S.SKIPPED
+ALL_PASS = {layer: PASS for layer in L}
+
+
+@pytest.mark.parametrize("profile, expected, targets, layers", [
+    ("sim-android-8.1-fixed",
+     dict(sdk=27, tools={"ip", "ifconfig", "ndc", "ping", "dumpsys"}, ifconfig_style="toybox", ndc_mode="text",
+          netd_networks=True, container="redroid"),
+     TARGETS, ALL_PASS),
+    # 4.4: no netd networks, and its `dumpsys connectivity` names no default network. The virtual
+    # 4.4 device resolves no host names yet, so no host name is asked for.
+    ("sim-android-4.4",
+     dict(sdk=19, tools={"netcfg", "ifconfig", "ndc", "ping"}, ifconfig_style="toolbox", ndc_mode="text",
+          netd_networks=False, container=None),
+     ConnectivityTargets(hosts=("8.8.8.8",)),
+     {**ALL_PASS, L.NETD_MEMBERSHIP: SKIP, L.DEFAULT_NETWORK: SKIP, L.NAME_RESOLUTION: SKIP}),
+    ("sim-android-11",
+     dict(sdk=30, tools={"ip", "ifconfig", "ndc", "ping", "dumpsys"}, ifconfig_style="toybox", ndc_mode="binder",
+          netd_networks=True, container="redroid"),
+     TARGETS, ALL_PASS),
 ])
-def test_probe(adb_server, profile, expected):
+def test_probe_and_check_per_android_version(adb_server, profile, expected, targets, layers):
     farm, device = _start(adb_server, _profile_or_skip(profile))
     try:
         caps = capabilities(device)
@@ -82,6 +95,10 @@ def test_probe(adb_server, profile, expected):
         assert caps.netd_networks is expected["netd_networks"]
         assert caps.interface == "eth0"
         assert caps.container == expected["container"]
+        wait_for_network(device, NETWORK_TIMEOUT, targets=targets)
+        verdict = check(device, targets)
+        assert {r.layer: r.status for r in verdict.layers} == layers, verdict.render()
+        assert all(r.summary for r in verdict.layers if r.status is SKIP)
     finally:
         farm.stop()
 

@@ -21,9 +21,10 @@ from types import MappingProxyType
 from typing import Any
 
 from harness.device import Device
-from harness.errors import CommandTimeout, HarnessError
+from harness.errors import CommandTimeout
 from harness.net.capabilities import DeviceCapabilities, capabilities
 from harness.net.commands import InterfaceState, Query, output_of
+from harness.net.errors import ToolUnavailable
 from harness.parsers.getprop import parse_getprop
 from harness.parsers.ip import IpRule
 
@@ -197,66 +198,76 @@ class _Reader:
 def take_snapshot(device: Device, *, interface: str | None = None) -> NetworkSnapshot:
     caps = capabilities(device)
     reader = _Reader(device, caps)
-    commands = caps.commands
-
-    interfaces: Mapping[str, InterfaceState] = {}
-    try:
-        interfaces = reader.query("links", commands.interfaces()) or {}
-    except HarnessError as e:               # no tool lists interfaces here (e.g. only the toolbox ifconfig)
-        reader.skip("links", e.message)
-    if "links" in reader.unreadable:
-        for section in ("ipv4_addresses", "ipv6_addresses"):
-            reader.skip(section, reader.unreadable["links"])
-
-    rules: tuple[IpRule, ...] = ()
-    routes: dict[str, tuple[str, ...]] = {}
-    tables: Mapping[str, int] = {}
-    if caps.has("ip"):
-        parsed_rules = reader.query("rules", commands.rules())
-        rules = parsed_rules.rules if parsed_rules is not None else ()
-        tables = reader.query("rt_tables", commands.rt_tables()) or {}
-        for table in ["main", *(name for name in tables if name != "main")]:
-            parsed = reader.query("routes", commands.table_routes(table))
-            if parsed is not None:
-                # The parser's one-line rendering of each route: stable across iproute2 spacing.
-                routes[table] = tuple(line for line in parsed.summary_lines() if not line.startswith("error: "))
-    else:
-        for section in ("rules", "rt_tables", "routes"):
-            reader.skip(section, "the device has no ip")
-    if not caps.netd_networks:
-        reader.skip("rt_tables", f"no netd routing tables before Android 5.0 (this is {caps.release})")
-
-    networks: dict[int, NetworkEntry] = {}
-    default_net_id: int | None = None
-    if caps.has("dumpsys"):
-        dump = reader.query("networks", commands.connectivity_dump())
-        if dump is not None and dump.errors:
-            reader.skip("networks", f"`dumpsys connectivity`: {dump.errors[0]}")
-        elif dump is not None:
-            for n in dump.networks:
-                if n.net_id is not None:
-                    networks[n.net_id] = NetworkEntry(n.interface, tuple(sorted(n.transports)),
-                                                      n.info.state if n.info else None, n.validated)
-            default_net_id = dump.default_net_id
-            if dump.default_network_line is None:
-                reader.skip("default_network", "`dumpsys connectivity` of this version names no default network")
-    else:
-        reader.skip("networks", "the device has no dumpsys")
-    if "networks" in reader.unreadable:
-        reader.skip("default_network", reader.unreadable["networks"])
-
-    properties: dict[str, str] = {}
-    props = reader.query("properties", commands.properties())
-    if props is not None:
-        iface = interface or caps.interface
-        # An empty property reads like an absent one, and Android cannot delete a property.
-        properties = {k: v for k, v in parse_getprop(props.stdout).properties.items()
-                      if v and _is_network_property(k, iface)}
+    interfaces = _read_interfaces(reader)
+    rules, tables, routes = _read_routing(reader)
+    networks, default_net_id = _read_networks(reader)
+    properties = _read_properties(reader, interface or caps.interface)
     return NetworkSnapshot(
         serial=device.serial, taken_at=time.time(), interfaces=MappingProxyType(dict(interfaces)),
         rules=rules, rt_tables=MappingProxyType(dict(tables)), routes=MappingProxyType(routes),
         networks=MappingProxyType(networks), default_net_id=default_net_id,
         properties=MappingProxyType(properties), unreadable=MappingProxyType(reader.unreadable))
+
+
+def _read_interfaces(reader: _Reader) -> Mapping[str, InterfaceState]:
+    interfaces: Mapping[str, InterfaceState] = {}
+    try:
+        interfaces = reader.query("links", reader.caps.commands.interfaces()) or {}
+    except ToolUnavailable as e:            # e.g. only the toolbox ifconfig, which cannot list
+        reader.skip("links", e.message)
+    if "links" in reader.unreadable:
+        for section in ("ipv4_addresses", "ipv6_addresses"):
+            reader.skip(section, reader.unreadable["links"])
+    return interfaces
+
+
+def _read_routing(reader: _Reader) -> tuple[tuple[IpRule, ...], Mapping[str, int], dict[str, tuple[str, ...]]]:
+    """`ip rule`, netd's table names, and the routes of main and of every named table."""
+    caps, commands = reader.caps, reader.caps.commands
+    if not caps.netd_networks:
+        reader.skip("rt_tables", f"no netd routing tables before Android 5.0 (this is {caps.release})")
+    if not caps.has("ip"):
+        for section in ("rules", "rt_tables", "routes"):
+            reader.skip(section, "the device has no ip")
+        return (), {}, {}
+    parsed_rules = reader.query("rules", commands.rules())
+    tables: Mapping[str, int] = (reader.query("rt_tables", commands.rt_tables()) or {}) if caps.netd_networks else {}
+    routes: dict[str, tuple[str, ...]] = {}
+    for table in ["main", *(name for name in tables if name != "main")]:
+        parsed = reader.query("routes", commands.table_routes(table))
+        if parsed is not None:
+            # The parser's one-line rendering of each route: stable across iproute2 spacing.
+            routes[table] = tuple(line for line in parsed.summary_lines() if not line.startswith("error: "))
+    return (parsed_rules.rules if parsed_rules is not None else ()), tables, routes
+
+
+def _read_networks(reader: _Reader) -> tuple[dict[int, NetworkEntry], int | None]:
+    """ConnectivityService's networks and default network (`dumpsys connectivity`)."""
+    networks: dict[int, NetworkEntry] = {}
+    default_net_id: int | None = None
+    if not reader.caps.has("dumpsys"):
+        reader.skip("networks", "the device has no dumpsys")
+    elif (dump := reader.query("networks", reader.caps.commands.connectivity_dump())) is not None:
+        if dump.errors:
+            reader.skip("networks", f"`dumpsys connectivity`: {dump.errors[0]}")
+        for n in dump.networks:
+            if n.net_id is not None:
+                networks[n.net_id] = NetworkEntry(n.interface, tuple(sorted(n.transports)),
+                                                  n.info.state if n.info else None, n.validated)
+        default_net_id = dump.default_net_id
+        if dump.default_network_line is None:
+            reader.skip("default_network", "`dumpsys connectivity` of this version names no default network")
+    if "networks" in reader.unreadable:
+        reader.skip("default_network", reader.unreadable["networks"])
+    return networks, default_net_id
+
+
+def _read_properties(reader: _Reader, iface: str | None) -> dict[str, str]:
+    props = reader.query("properties", reader.caps.commands.properties())
+    if props is None:
+        return {}
+    # An empty property reads like an absent one, and Android cannot delete a property.
+    return {k: v for k, v in parse_getprop(props.stdout).properties.items() if v and _is_network_property(k, iface)}
 
 
 def _is_network_property(name: str, iface: str | None) -> bool:
