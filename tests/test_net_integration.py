@@ -10,9 +10,10 @@ import pytest
 
 from harness.adb_server import AdbServer
 from harness.device import Device
+from harness.logs.logcat import LogcatService
 from harness.net.capabilities import capabilities
-from harness.net.connectivity import (ConnectivityLayer as L, ConnectivityTargets, LayerStatus as S, check,
-                                      wait_for_network)
+from harness.net.connectivity import (NETWORK_EVENT, ConnectivityLayer as L, ConnectivityTargets, LayerStatus as S,
+                                      check, wait_for_network)
 from harness.net.errors import NdcError
 from harness.net.iface import InterfaceControl
 from harness.net.ndc import Ndc
@@ -169,3 +170,13 @@ def test_wait_for_network_after_a_container_restart(healthy):
     device.wait_for_boot(timeout=120, expect_restart=True)
     elapsed = wait_for_network(device, NETWORK_TIMEOUT, targets=TARGETS)
     assert isinstance(elapsed, float) and elapsed >= 0
+
+
+def test_wait_for_network_wakes_on_connectivity_logs_after_a_restart(healthy):
+    farm, device = healthy
+    with LogcatService(device, start_from="now") as logcat:
+        farm.control("restart", serial=device.serial, down_s=0.5)
+        device.wait_for_boot(timeout=120, expect_restart=True)
+        elapsed = wait_for_network(device, NETWORK_TIMEOUT, logcat=logcat, targets=TARGETS)
+        assert isinstance(elapsed, float) and elapsed >= 0
+        assert logcat.lines(pattern=NETWORK_EVENT), "ConnectivityService logged no network event"
