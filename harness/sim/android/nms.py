@@ -377,6 +377,5 @@ class NetworkManagementService:
                   "UID firewall powersave rule: []",
                   "Idle timers:",
                   "Firewall enabled: false",
-                  "Netd service status: " + ("alive" if self.connected else "disconnected"),
-                  ""]
-        return "\n".join(lines)
+                  "Netd service status: " + ("alive" if self.connected else "disconnected")]
+        return "\n".join(lines) + "\n"

@@ -92,5 +92,5 @@ def dump_service(device: "VirtualDevice", name: str, args: list[str]) -> str:
     if name == "ethernet" and server.ethernet is not None:
         return server.ethernet.dump()
     if name == "network_management":
-        return server.nms.dump(wall) + "\n"
+        return server.nms.dump(wall)
     return ""
