@@ -9,7 +9,8 @@ One file per profile; `name` equals the file name. Sections:
                   plus `android.sdk` (a number or {min, max}): ro.build.version.sdk must fit
     android       release and sdk (or an sdk range) of the devices this profile describes
     network       interface, gateway, targets (IPv4 to ping), hostname (name resolution),
-                  expected_within_s (how long a healthy boot takes to get a network)
+                  dns (the servers net.dns1... should name), expected_within_s (how long a
+                  healthy boot takes to get a network)
     container     runtime (docker | podman), name, host (remote runtime URL), stop_timeout_s
     restart       method (docker | podman | sim | framework | reboot), boot_timeout_s,
                   network_timeout_s, wait_for_network
@@ -157,6 +158,7 @@ class NetworkSpec(_Strict):
     gateway: IPv4 | None = None                       # None: found from the routes
     targets: list[IPv4] = Field(default_factory=list, max_length=8)
     hostname: Hostname | None = None
+    dns: list[IPv4] = Field(default_factory=list, max_length=4)   # expected net.dns1, net.dns2... (empty: unknown)
     expected_within_s: Seconds | None = None          # a healthy boot has a network this soon
 
     def connectivity_targets(self) -> ConnectivityTargets:
@@ -392,7 +394,7 @@ def _build(parsed: _ProfileFile, path: Path, device_side: Any) -> DeviceProfile:
         android = AndroidSpec(release=device_side.android.release, sdk=device_side.android.sdk)
         network = NetworkSpec(interface=sim_net.interface, gateway=sim_net.gateway,
                               targets=list(sim_net.reachable[:1]),
-                              hostname=next(iter(sim_net.hostnames), None))
+                              hostname=next(iter(sim_net.hostnames), None), dns=list(sim_net.dns))
         container = None
     return DeviceProfile(name=parsed.name, kind=parsed.kind, description=parsed.description, path=path,
                          android=android, network=network, restart=parsed.restart,
