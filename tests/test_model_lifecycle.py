@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from harness.sim.android.kernel import RT_TABLE_MAIN
+from harness.sim.profile import PROFILE_DIR, load_sim_profile
+from harness.yamlcheck import ConfigError
 from model_helpers import BUGGY, EBUSY_LINE, boot, outcome, profile, records, run_tool
 from harness.sim.clock import Scheduler
 from harness.sim.device import VirtualDevice
@@ -137,3 +141,17 @@ def test_android_44_runs_dhcpcd_and_has_no_netd_networks():
     messages = [r.message for r in records(device)]
     assert "eth0: adding default route via 172.17.0.1" in messages
     assert "ConnectivityChange for ETHERNET: CONNECTED/CONNECTED" in messages
+
+
+def test_profile_sim_section_is_validated_with_file_and_line(tmp_path):
+    text = tmp_path / "p.yaml"
+    base = (PROFILE_DIR / "sim-android-11.yaml").read_text()
+    text.write_text(base.replace("  clock_scale: 1.0\n", "  clock_scale: 1.0\n  dhcp_ms: 3\n"))
+    with pytest.raises(ConfigError, match=r"p\.yaml:\d+:\d+: sim\.dhcp_ms: unknown key"):
+        load_sim_profile(str(text))
+    text.write_text(base.replace("  clock_scale: 1.0\n", "  clock_scale: 1.0\n  timing:\n"
+                                 "    dhcp_ms: {fixed: 3, median: 4, sigma: 1}\n"))
+    with pytest.raises(ConfigError, match=r"sim\.timing\.dhcp_ms: .*exactly one of"):
+        load_sim_profile(str(text))
+    for name in ("sim-android-8.1-buggy", "sim-android-8.1-fixed", "sim-android-11", "sim-android-4.4"):
+        assert load_sim_profile(name).name == name

@@ -75,10 +75,15 @@ class NetworkSection(Strict):
         default_factory=lambda: {"www.google.com": "142.250.74.68", "connectivitycheck.gstatic.com": "142.250.74.67"})
 
 
+LogBufferName = Literal["main", "radio", "events", "system", "crash"]
+
+
 class SimSection(Strict):
     seed: StrictInt = 1
     clock_scale: float = Field(default=1.0, gt=0, le=100)
     ethernet_fix: bool = False          # True: the fixed EthernetNetworkFactory (waits for teardown)
+    # logd ring buffer sizes in KiB (Android's default is 256 for each buffer)
+    log_buffer_kb: dict[LogBufferName, Annotated[StrictInt, Field(ge=64, le=262144)]] = Field(default_factory=dict)
     timing: TimingModel = Field(default_factory=TimingModel)
     boot: BootModel = Field(default_factory=BootModel)
 

@@ -54,7 +54,7 @@ class AndroidSystem:
         self.timing = device.profile.sim.timing
         self.boot_model = device.profile.sim.boot
         self.kernel: Kernel | None = None
-        self.logd = Logd()
+        self.logd = self._new_logd()
         self.logd_running = False
         self.netd: Any = None                      # harness.sim.android.netd.Netd while running
         self.system_server: "SystemServer | None" = None
@@ -273,8 +273,12 @@ class AndroidSystem:
     def _start_logd(self) -> None:
         self.spawn("logd")
         if not self.logd_running:
-            self.logd = Logd() if self.logd.last_seq else self.logd
+            self.logd = self._new_logd() if self.logd.last_seq else self.logd
             self.logd_running = True
+
+    def _new_logd(self) -> Logd:
+        """logd's buffers start empty (they live in logd's memory) with the profile's sizes."""
+        return Logd({name: kb * 1024 for name, kb in self.profile.sim.log_buffer_kb.items()})
 
     def _stop_logd(self) -> None:
         self._kill("logd")
