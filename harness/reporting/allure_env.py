@@ -40,14 +40,16 @@ def harness_version() -> str:
 # -- environment.properties ---------------------------------------------------------------------
 
 def _escape(text: str, *, key: bool) -> str:
-    """java.util.Properties.store() escaping: the generator reads the file with Properties.load()."""
+    """What java.util.Properties.load() (Allure 2's reader) needs escaped. Separators are escaped
+    in keys only: load() reads them literally in a value, and so do the simple `key=value`
+    readers of other tools, which would show `127.0.0.1\\:5555` for an escaped serial."""
     out = []
     for position, char in enumerate(text):
         if char == "\\":
             out.append("\\\\")
         elif char in "\t\n\r\f":
             out.append({"\t": "\\t", "\n": "\\n", "\r": "\\r", "\f": "\\f"}[char])
-        elif char in "=:#!" or (char == " " and (key or position == 0)):
+        elif (key and char in "=:#!") or (char == " " and (key or position == 0)):
             out.append("\\" + char)
         elif not " " <= char <= "~":
             units = char.encode("utf-16-be")      # \uXXXX per UTF-16 unit, as Properties.load expects
