@@ -1,0 +1,100 @@
+"""Race hunting: sweep a link flap's delay over buckets and measure the rate in each one.
+
+Instead of restarting blindly, every iteration flaps eth0 with a delay taken from the sweep
+(see stimulus.py for what the delay means in each window). The sweep visits the buckets round
+by round, each round in a fresh seeded-random order, so every bucket gets the same share of
+trials and no bucket always runs at the same moment of the run (host load, device warm-up).
+After a reproduction the device is recovered (container restart) before its next attempt.
+
+The result is the rate per bucket with its 95% interval: where the window is, and how wide.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from harness.repro.outcome import IterationRecord
+from harness.stats import Rate, rate
+
+MAX_BUCKETS = 200
+MAX_DELAY_MS = 60_000.0
+DEFAULT_DELAYS = {"idle": "0:400:50", "framework": "0:1500:100"}
+_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*$")
+
+
+def parse_delays(spec: str) -> tuple[float, ...]:
+    """Milliseconds: `START:STOP:STEP` (STOP included when the steps land on it) or `A,B,C`."""
+    found = _RANGE.match(spec)
+    if found:
+        start, stop, step = (float(g) for g in found.groups())
+        if step <= 0 or stop < start:
+            raise ValueError(f"delays {spec!r}: expected START:STOP:STEP with STEP > 0 and STOP >= START")
+        count = int((stop - start) / step + 1e-9) + 1
+        values = [round(start + i * step, 6) for i in range(count)]
+    else:
+        try:
+            values = [float(part) for part in spec.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError(f"delays {spec!r}: expected START:STOP:STEP or a comma-separated list of "
+                             "milliseconds, like 0:400:50 or 0,10,25,50") from None
+    if not values:
+        raise ValueError(f"delays {spec!r}: no delay given")
+    if len(values) > MAX_BUCKETS:
+        raise ValueError(f"delays {spec!r}: {len(values)} buckets, at most {MAX_BUCKETS}")
+    if any(not 0 <= v <= MAX_DELAY_MS for v in values):
+        raise ValueError(f"delays {spec!r}: every delay must be 0-{MAX_DELAY_MS:g} ms")
+    return tuple(dict.fromkeys(values))
+
+
+class Sweep:
+    """Hands out delays (ms) in shuffled rounds; thread-safe (one call per iteration)."""
+
+    def __init__(self, delays_ms: Iterable[float], seed: int | None = None) -> None:
+        self.delays_ms = tuple(delays_ms)
+        if not self.delays_ms:
+            raise ValueError("a sweep needs at least one delay")
+        self._rng = random.Random(seed)
+        self._round: list[float] = []
+        self._lock = threading.Lock()
+
+    def next(self) -> float:
+        with self._lock:
+            if not self._round:
+                self._round = list(self.delays_ms)
+                self._rng.shuffle(self._round)
+            return self._round.pop()
+
+
+@dataclass(frozen=True)
+class Bucket:
+    delay_ms: float
+    rate: Rate
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"delay_ms": self.delay_ms, "trials": self.rate.n, "reproductions": self.rate.k,
+                "rate": self.rate.to_dict(), "rate_text": str(self.rate)}
+
+
+def buckets(records: Iterable[IterationRecord], delays_ms: Iterable[float]) -> list[Bucket]:
+    """The rate per delay (trials only: lost devices and boot timeouts say nothing about timing)."""
+    trials: dict[float, list[IterationRecord]] = {d: [] for d in delays_ms}
+    for r in records:
+        if r.delay_ms is not None and r.outcome.is_trial:
+            trials.setdefault(r.delay_ms, []).append(r)
+    return [Bucket(d, rate(sum(1 for r in rs if r.reproduced), len(rs))) for d, rs in sorted(trials.items())]
+
+
+def window(found: list[Bucket]) -> str:
+    """One line for a developer: where reproductions happened, and the best bucket."""
+    hit = [b for b in found if b.rate.k]
+    if not hit:
+        tried = sum(b.rate.n for b in found)
+        return f"no reproduction in {tried} attempts over {len(found)} delay buckets"
+    best = max(hit, key=lambda b: (b.rate.value, b.rate.low))
+    low, high = min(b.delay_ms for b in hit), max(b.delay_ms for b in hit)
+    return (f"reproduced with delays {low:g}-{high:g} ms; best bucket {best.delay_ms:g} ms: {best.rate}")
