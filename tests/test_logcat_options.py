@@ -221,3 +221,17 @@ def test_kitkat_logcat_defaults_to_brief_and_dev_log_names():
     assert any(line.startswith("D/ConnectivityService(  248): ConnectivityChange for ETHERNET:") for line in lines)
     assert run_tool(device, ["logcat", "-g", "-b", "main"])[1].startswith(
         "/dev/log/main: ring buffer is 256Kb (")
+
+
+def test_streaming_ends_with_unexpected_eof_when_logd_stops(device):
+    async def scenario():
+        out, err = BufferOutput(), BufferOutput()
+        proc = Proc(["logcat", "-v", "raw"], Input.of(b""), out, err, device, {}, 2000)
+        task = asyncio.create_task(REGISTRY["logcat"].run(proc))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        device.android.stop_service("logd")
+        status = await asyncio.wait_for(task, 1.0)
+        return status, err.data.decode()
+
+    assert asyncio.run(scenario()) == (1, "read: unexpected EOF!\n")

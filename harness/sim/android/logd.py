@@ -102,6 +102,7 @@ class Logd:
         self._rings = {name: _Ring(sizes.get(name, DEFAULT_SIZE)) for name in BUFFERS}
         self._seq = 0
         self._waiters: list[asyncio.Future[None]] = []
+        self.closed = False
 
     # -- writers ------------------------------------------------------------------------------
     def write(self, buffer: str, *, time: float, pid: int, tid: int, uid: int,
@@ -150,9 +151,14 @@ class Logd:
     def reader(self, buffers: Iterable[str], after_seq: int = 0) -> "LogReader":
         return LogReader(self, tuple(buffers), after_seq)
 
+    def close(self) -> None:
+        """logd exits: its readers get end-of-file."""
+        self.closed = True
+        self._wake()
+
     async def wait_newer(self, seq: int) -> None:
-        """Return once a record newer than `seq` exists (in any buffer)."""
-        while self._seq <= seq:
+        """Return once a record newer than `seq` exists (in any buffer) or logd has gone."""
+        while self._seq <= seq and not self.closed:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append(future)
             try:
@@ -195,9 +201,12 @@ class LogReader:
         return self.dropped > 0
 
     async def next_batch(self) -> list[LogRecord]:
-        """Wait until at least one new record of these buffers exists, then return all of them."""
+        """Wait until at least one new record of these buffers exists, then return all of them;
+        EOFError once logd has gone (logcat's `read: unexpected EOF!`)."""
         while True:
             records = self.read()
             if records:
                 return records
+            if self.logd.closed:
+                raise EOFError("logd closed the log socket")
             await self.logd.wait_newer(self.position)

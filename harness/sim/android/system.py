@@ -273,7 +273,7 @@ class AndroidSystem:
     def _start_logd(self) -> None:
         self.spawn("logd")
         if not self.logd_running:
-            self.logd = self._new_logd() if self.logd.last_seq else self.logd
+            self.logd = self._new_logd() if self.logd.last_seq or self.logd.closed else self.logd
             self.logd_running = True
 
     def _new_logd(self) -> Logd:
@@ -283,6 +283,7 @@ class AndroidSystem:
     def _stop_logd(self) -> None:
         self._kill("logd")
         self.logd_running = False
+        self.logd.close()
 
     def _start_netd(self) -> None:
         from harness.sim.android.netd import Netd
@@ -344,4 +345,5 @@ class AndroidSystem:
         if self.kernel is not None:
             self.kernel.close()
         self.logd_running = False
+        self.logd.close()
         self.running.clear()

@@ -446,9 +446,11 @@ async def _read(proc: Proc, options: Options, log_filter: LogFilter) -> int:
     if not printer.emit(records) or options.dump:
         return 0
     while True:
-        batch = await reader.next_batch()
-        if device.android is not android:       # a new boot: this logd is gone
-            return 0
+        try:
+            batch = await reader.next_batch()
+        except EOFError:                        # logd died (stop logd, shutdown)
+            proc.err("read: unexpected EOF!\n")
+            return 1
         if not printer.emit([r for r in batch if not options.pid or r.pid == options.pid]):
             return 0
         await proc.stdout.drain()
