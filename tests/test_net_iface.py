@@ -16,7 +16,8 @@ from test_net_fakes import caps_81, with_caps
 
 @dataclass
 class ModelEth0:
-    """eth0 as `ip`, `getprop` and `setprop` see it; link down drops its static routes (kernel)."""
+    """eth0 as `ip`, `getprop` and `setprop` see it. Like the kernel, taking the link down drops its
+    static routes, and removing the addresses drops the routes through a gateway."""
 
     serial: str = "model-1"
     up: bool = True
@@ -54,6 +55,7 @@ class ModelEth0:
                 return "", "", 0
             case ["ip", "-4", "addr", "flush", "dev", "eth0"]:
                 self.addresses.clear()
+                self.static_routes[:] = [r for r in self.static_routes if " via " not in r]
                 return "", "", 0
             case ["ip", "addr", "add", address, "brd", "+", "dev", "eth0"]:
                 self.addresses.append(address)
@@ -128,6 +130,7 @@ def test_toggle_twice_and_context_manager_restore():
 def test_static_configuration_and_restore_in_reverse_order():
     model, eth0 = control()
     eth0.set_address("10.0.0.9/24")
+    assert model.static_routes == []             # the gateway is no longer on a connected network
     eth0.set_default_route("10.0.0.1")
     eth0.set_dns("1.1.1.1", "9.9.9.9")
     assert model.addresses == ["10.0.0.9/24"]
@@ -140,9 +143,10 @@ def test_static_configuration_and_restore_in_reverse_order():
     assert model.props == {"net.dns1": "8.8.8.8", "net.dns2": ""}
     undo = model.calls[model.calls.index("setprop net.dns2 9.9.9.9") + 1:]
     changes = [c for c in undo if c.startswith(("setprop", "ip route add", "ip route del", "ip -4"))]
-    assert changes == ["setprop net.dns2 ''", "setprop net.dns1 8.8.8.8", "ip route del default via 10.0.0.1 dev eth0",
-                       "ip route add default via 172.17.0.1 dev eth0",
-                       "ip -4 addr flush dev eth0; ip addr add 172.17.0.2/16 brd + dev eth0"]
+    # Newest first; the flush takes 10.0.0.1's route with it, then the routes are settled.
+    assert changes == ["setprop net.dns2 ''", "setprop net.dns1 8.8.8.8",
+                       "ip -4 addr flush dev eth0; ip addr add 172.17.0.2/16 brd + dev eth0",
+                       "ip route add default via 172.17.0.1 dev eth0"]
 
 
 def test_one_dns_server_leaves_an_unset_second_slot_alone():
@@ -171,14 +175,38 @@ def test_a_refused_change_is_an_error_with_evidence_and_still_restorable():
     model.refuse = None
     eth0.restore()
     assert model.addresses == ["172.17.0.2/16"]
+    assert model.static_routes == ["default via 172.17.0.1 dev eth0"]
+
+
+def test_replaced_default_route_is_deleted_and_the_old_one_put_back():
+    model, eth0 = control()
+    eth0.set_default_route("172.17.0.254")
+    assert model.static_routes == ["default via 172.17.0.254 dev eth0"]
+    eth0.restore()
+    assert model.static_routes == ["default via 172.17.0.1 dev eth0"]
+    changes = [c for c in model.calls if c.startswith(("ip route add", "ip route del"))]
+    assert changes == ["ip route del default via 172.17.0.1 dev eth0", "ip route add default via 172.17.0.254 dev eth0",
+                       "ip route del default via 172.17.0.254 dev eth0", "ip route add default via 172.17.0.1 dev eth0"]
+
+
+def test_a_route_that_cannot_come_back_is_reported_after_retries():
+    model, eth0 = control()
+    eth0.down()
+    model.refuse = "ip route add"
+    with pytest.raises(RestoreFailed, match="routes not restored: add default via 172.17.0.1 dev eth0: "
+                                            "RTNETLINK answers: Operation not permitted"):
+        eth0.restore()
+    assert model.up
 
 
 def test_restore_failure_names_what_differs():
     model, eth0 = control()
     eth0.set_dns("1.1.1.1")
     model.refuse = "setprop"
-    with pytest.raises(RestoreFailed, match=r"net.dns1='1.1.1.1', was '8.8.8.8'"):
+    with pytest.raises(RestoreFailed) as info:
         eth0.restore()
+    assert str(info.value).startswith("eth0 on model-1 was not fully restored: undo \"setprop net.dns1 '1.1.1.1'\": "
+                                      "`setprop net.dns1 8.8.8.8` failed on model-1; net.dns1='1.1.1.1', was '8.8.8.8'")
 
 
 def test_values_are_validated_before_any_command():

@@ -22,7 +22,9 @@ from harness.sim.farm import SimFarm
 from harness.sim.profile import PROFILE_DIR
 
 HEALTHY = "sim-android-8.1-fixed"
+LEGACY = "sim-android-4.4"
 TARGETS = ConnectivityTargets(hosts=("8.8.8.8",), hostname="www.google.com")
+LEGACY_TARGETS = ConnectivityTargets(hosts=("8.8.8.8",))   # the virtual 4.4 resolves no names yet
 NETWORK_TIMEOUT = 60.0
 SPARE_NET_ID = 500           # far from ConnectivityService's 100, 101, ...
 
@@ -64,6 +66,17 @@ def healthy(adb_server):
         farm.stop()
 
 
+@pytest.fixture(scope="module")
+def legacy(adb_server):
+    farm, device = _start(adb_server, _profile_or_skip(LEGACY))
+    try:
+        device.root()
+        wait_for_network(device, NETWORK_TIMEOUT, targets=LEGACY_TARGETS)
+        yield farm, device
+    finally:
+        farm.stop()
+
+
 PASS, SKIP = S.PASSED, S.SKIPPED
 ALL_PASS = {layer: PASS for layer in L}
 
@@ -73,12 +86,11 @@ ALL_PASS = {layer: PASS for layer in L}
      dict(sdk=27, tools={"ip", "ifconfig", "ndc", "ping", "dumpsys"}, ifconfig_style="toybox", ndc_mode="text",
           netd_networks=True, container="redroid"),
      TARGETS, ALL_PASS),
-    # 4.4: no netd networks, and its `dumpsys connectivity` names no default network. The virtual
-    # 4.4 device resolves no host names yet, so no host name is asked for.
+    # 4.4: no netd networks, and its `dumpsys connectivity` names no default network.
     ("sim-android-4.4",
      dict(sdk=19, tools={"netcfg", "ifconfig", "ndc", "ping"}, ifconfig_style="toolbox", ndc_mode="text",
           netd_networks=False, container=None),
-     ConnectivityTargets(hosts=("8.8.8.8",)),
+     LEGACY_TARGETS,
      {**ALL_PASS, L.NETD_MEMBERSHIP: SKIP, L.DEFAULT_NETWORK: SKIP, L.NAME_RESOLUTION: SKIP}),
     ("sim-android-11",
      dict(sdk=30, tools={"ip", "ifconfig", "ndc", "ping", "dumpsys"}, ifconfig_style="toybox", ndc_mode="binder",
@@ -147,6 +159,24 @@ def test_static_configuration_and_restore(healthy):
     # The DHCP client restarts when its address is taken away: IPv6 and netIds may differ after
     # that, which is the framework's doing; what the journal changed must be as before.
     changes = diff(before, take_snapshot(device), ignore_net_ids=True, sections=("links", "ipv4_addresses", "rules", "properties"))
+    assert changes.empty, changes.render()
+
+
+def test_android_44_static_dhcp_and_link_changes_restore(legacy):
+    """The legacy tools: netcfg dhcp, ifconfig-era kernel behaviour (routes go with the address)."""
+    _, device = legacy
+    before = take_snapshot(device)
+    with InterfaceControl(device, "eth0") as eth0:
+        eth0.set_address("172.17.0.9/16")
+        eth0.set_dns("1.1.1.1")
+        eth0.dhcp()
+        assert [str(a) for a in eth0.state().ipv4] == ["172.17.0.2/16"]
+    with InterfaceControl(device, "eth0") as eth0:
+        eth0.flap(count=1, down_s=1, up_s=1)
+        eth0.down()
+        assert not eth0.state().up
+    wait_for_network(device, NETWORK_TIMEOUT, targets=LEGACY_TARGETS)
+    changes = diff(before, take_snapshot(device))
     assert changes.empty, changes.render()
 
 

@@ -9,6 +9,10 @@ test fails:
         eth0.flap(count=3, down_s=0.5, up_s=2)
         ...
 
+The kernel deletes the routes through an interface when it goes down or loses the address that
+made a gateway reachable, so link and address changes also keep the interface's main-table routes
+and the restore puts back the ones that did not come back by themselves.
+
 Changes need root on a real device (the kernel refuses SIOCSIFFLAGS to the shell user).
 """
 
@@ -29,6 +33,7 @@ from harness.parsers.getprop import parse_getprop
 from harness.parsers.ip import IpRoute
 
 CHANGE_TIMEOUT = 15.0
+DHCP_TIMEOUT = 45.0          # netcfg waits for dhcpcd, which gives a lease up to 30 s
 VERIFY_TIMEOUT = 10.0        # after a restore, the framework may still be re-applying its own state
 _VERIFY_POLL_S = 0.25
 DNS_PROPERTIES = ("net.dns1", "net.dns2")
@@ -50,14 +55,52 @@ class RouteSpec:
         return f"{self.destination}" + (f" via {self.gateway}" if self.gateway else "") + f" dev {self.dev}"
 
 
+Routes = tuple[RouteSpec, ...]
+
+
+# What a change is about to change, one kind per type.
+@dataclass(frozen=True)
+class LinkBefore:
+    up: bool
+    routes: Routes
+
+
+@dataclass(frozen=True)
+class AddressesBefore:
+    ipv4: tuple[ipaddress.IPv4Interface, ...]
+    routes: Routes
+
+
+@dataclass(frozen=True)
+class RoutesBefore:
+    routes: Routes
+
+
+@dataclass(frozen=True)
+class PropertyBefore:
+    name: str
+    value: str
+
+
+Before = LinkBefore | AddressesBefore | RoutesBefore | PropertyBefore
+_KINDS = {LinkBefore: "link", AddressesBefore: "addresses", RoutesBefore: "routes", PropertyBefore: "property"}
+
+
 @dataclass(frozen=True)
 class JournalEntry:
-    """One change and the state before it. kind: link | addresses | routes | property."""
+    """One change and the state before it."""
 
     action: str
-    kind: str
-    before: Any
-    subject: str = ""            # the property name for kind=property
+    before: Before
+
+    @property
+    def kind(self) -> str:
+        return _KINDS[type(self.before)]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Entries with the same key change the same thing (each property is its own thing)."""
+        return self.kind, self.before.name if isinstance(self.before, PropertyBefore) else ""
 
 
 @dataclass
@@ -100,16 +143,16 @@ class InterfaceControl:
                                    exit_status=result.exit_status)
         return state
 
-    def _main_routes(self, *, default_only: bool = False) -> tuple[RouteSpec, ...]:
-        """Main-table routes through this interface that the kernel or `ip route add` put there
-        (`proto kernel` routes come back by themselves with the address)."""
+    def _main_routes(self) -> Routes:
+        """Main-table IPv4 routes through this interface, except `proto kernel` ones (those come
+        back by themselves with the address). Empty without `ip`: nothing to read them with."""
         if not self.caps.has("ip"):
             return ()
         query = self.commands.table_routes("main")
         routes = query.parse(self.device.run(query.command, timeout=query.timeout)).routes
         return tuple(RouteSpec.of(r, self.iface) for r in routes
                      if r.type == "unicast" and r.dev == self.iface and r.proto != "kernel"
-                     and (r.is_default or not default_only) and (r.gateway is None or r.gateway.version == 4))
+                     and (r.gateway is None or r.gateway.version == 4))
 
     def _property(self, name: str) -> str:
         return self.device.run(validate.shell_line("getprop", validate.prop_name(name)), timeout=self.timeout).text
@@ -142,22 +185,22 @@ class InterfaceControl:
         Where the Ethernet service runs DHCP it sees provisioning lost and may put its own
         address back within seconds: that is the framework's doing, not a failed change."""
         addr = validate.ipv4_interface(address)
-        self._record("addresses", f"set address {addr}", tuple(self.state().ipv4))
+        self._record_addresses(f"set address {addr}")
         self._change(self.commands.set_address(self.iface, addr))
 
     def clear_addresses(self) -> None:
-        self._record("addresses", "clear IPv4 addresses", tuple(self.state().ipv4))
+        self._record_addresses("clear IPv4 addresses")
         self._change(self.commands.clear_addresses(self.iface))
 
     def set_default_route(self, gateway: str) -> None:
         """Default route via `gateway` on this interface in the main table (replacing one there)."""
         gw = validate.ipv4_address(gateway, "gateway")
-        before = self._main_routes(default_only=True)
-        wanted = RouteSpec("default", gw, self.iface)
-        if wanted in before:
+        before = self._main_routes()
+        defaults = [r for r in before if r.destination == "default"]
+        if RouteSpec("default", gw, self.iface) in defaults:
             return
-        self._record("routes", f"default route via {gw}", before)
-        for old in before:
+        self.journal.append(JournalEntry(f"default route via {gw}", RoutesBefore(before)))
+        for old in defaults:
             self._change(self.commands.route("del", old.destination, old.dev, old.gateway))
         self._change(self.commands.route("add", "default", self.iface, gw))
 
@@ -176,26 +219,28 @@ class InterfaceControl:
 
     def set_property(self, name: str, value: str) -> None:
         command = self.commands.setprop(name, value)
-        self.journal.append(JournalEntry(f"setprop {name} {value!r}", "property", self._property(name), name))
+        self._record_property(f"setprop {name} {value!r}", name)
         self._change(command)
 
     def dhcp(self) -> None:
         """`netcfg <if> dhcp` (Android <= 5.1): addresses, routes and DNS properties may all change."""
         command = self.commands.dhcp(self.iface)
-        self._record("addresses", "dhcp", tuple(self.state().ipv4))
-        self._record("routes", "dhcp", self._main_routes())
-        for name in DNS_PROPERTIES:
-            self.journal.append(JournalEntry("dhcp", "property", self._property(name), name))
-        self._change(command, timeout=max(self.timeout, 45.0))    # dhcpcd waits up to 30 s for a lease
+        self._record_addresses("dhcp")
+        # dhcpcd's result lands in dhcp.<if>.* and the framework copies its DNS to these.
+        for name in (*DNS_PROPERTIES, f"net.{self.iface}.dns1", f"net.{self.iface}.dns2"):
+            self._record_property("dhcp", name)
+        self._change(command, timeout=max(self.timeout, DHCP_TIMEOUT))
 
     # -- journal ----------------------------------------------------------------------------------
-    def _record(self, kind: str, action: str, before: Any) -> None:
-        self.journal.append(JournalEntry(action, kind, before))
-
     def _record_link(self, action: str) -> None:
-        # Taking a link down makes the kernel drop its routes; keep them to put back.
         state = self.state()
-        self._record("link", action, (state.up, self._main_routes() if state.up else ()))
+        self.journal.append(JournalEntry(action, LinkBefore(state.up, self._main_routes() if state.up else ())))
+
+    def _record_addresses(self, action: str) -> None:
+        self.journal.append(JournalEntry(action, AddressesBefore(tuple(self.state().ipv4), self._main_routes())))
+
+    def _record_property(self, action: str, name: str) -> None:
+        self.journal.append(JournalEntry(action, PropertyBefore(name, self._property(name))))
 
     def _change(self, command: str, timeout: float | None = None) -> CommandResult:
         result = self.device.run(command, timeout=timeout or self.timeout)
@@ -208,98 +253,102 @@ class InterfaceControl:
                                    stderr=result.stderr)
         return result
 
+    # -- restore ----------------------------------------------------------------------------------
     def restore(self, verify: bool = True) -> None:
-        """Undo every journalled change, newest first, then check the result. Errors on the way
-        do not stop the other undos; they are reported together in one RestoreFailed."""
+        """Undo every journalled change, newest first; then bring the interface's main-table
+        routes back to the first recorded set (retrying while the framework re-provisions the
+        address that makes a gateway reachable) and check the result. Errors on the way do not
+        stop the other undos; they are reported together in one RestoreFailed."""
         problems: list[str] = []
-        expected = self._original_state()
+        original: dict[tuple[str, str], Before] = {}
+        for entry in self.journal:                 # the oldest `before` of each thing: how it was found
+            original.setdefault(entry.key, entry.before)
+        # Link, address and route changes all record the routes; the first record is the original.
+        routes = next((e.before.routes for e in self.journal if not isinstance(e.before, PropertyBefore)), None)
         for entry in reversed(self.journal):
             try:
-                self._undo(entry)
+                self._undo(entry.before)
             except HarnessError as e:
                 problems.append(f"undo {entry.action!r}: {e.message}")
         self.journal.clear()
-        if verify and expected:
-            problems.extend(self._verify(expected))
+        deadline = time.monotonic() + self.verify_timeout
+        if routes is not None and self.caps.has("ip"):
+            problems.extend(self._settle_routes(routes, deadline))
+        if verify and original:
+            problems.extend(self._verify(tuple(original.values()), deadline))
         if problems:
             raise RestoreFailed(f"{self.iface} on {self.device.serial} was not fully restored: " + "; ".join(problems),
                                 serial=self.device.serial)
 
-    def _original_state(self) -> dict[tuple[str, str], Any]:
-        """The oldest `before` of each kind (and property): what the device looked like first."""
-        original: dict[tuple[str, str], Any] = {}
-        for entry in self.journal:
-            original.setdefault((entry.kind, entry.subject), entry.before)
-        return original
+    def _undo(self, before: Before) -> None:
+        if isinstance(before, LinkBefore):
+            if self.state().up != before.up:
+                self._change(self.commands.link(self.iface, before.up))
+        elif isinstance(before, AddressesBefore):
+            self._restore_addresses(before.ipv4)
+        elif isinstance(before, PropertyBefore):
+            if self._property(before.name) != before.value:
+                self._change(self.commands.setprop(before.name, before.value))
+        # RoutesBefore: routes are settled once, after every undo (see restore()).
 
-    def _undo(self, entry: JournalEntry) -> None:
-        if entry.kind == "link":
-            was_up, routes = entry.before
-            if self.state().up != was_up:
-                self._change(self.commands.link(self.iface, was_up))
-            self._put_back_routes(routes)
-        elif entry.kind == "addresses":
-            self._restore_addresses(entry.before)
-        elif entry.kind == "routes":
-            self._restore_routes(entry.before)
-        elif entry.kind == "property":
-            if self._property(entry.subject) != entry.before:
-                self._change(self.commands.setprop(entry.subject, entry.before))
-
-    def _restore_addresses(self, before: tuple[ipaddress.IPv4Interface, ...]) -> None:
-        if set(self.state().ipv4) == set(before):
+    def _restore_addresses(self, ipv4: tuple[ipaddress.IPv4Interface, ...]) -> None:
+        if set(self.state().ipv4) == set(ipv4):
             return
-        if not before:
+        if not ipv4:
             self._change(self.commands.clear_addresses(self.iface))
             return
-        self._change(self.commands.set_address(self.iface, before[0]))
-        for extra in before[1:]:
+        self._change(self.commands.set_address(self.iface, ipv4[0]))
+        for extra in ipv4[1:]:
             self._change(self.commands.add_address(self.iface, extra))
 
-    def _restore_routes(self, before: tuple[RouteSpec, ...]) -> None:
-        current = self._main_routes()
-        for route in current:
-            if route not in before and route.destination == "default":
-                self._change(self.commands.route("del", route.destination, route.dev, route.gateway))
-        self._put_back_routes(before)
-
-    def _put_back_routes(self, routes: tuple[RouteSpec, ...]) -> None:
-        if not routes:
-            return
-        current = set(self._main_routes())
-        for route in routes:
-            if route not in current:
-                self._change(self.commands.route("add", route.destination, route.dev, route.gateway))
-
-    def _verify(self, expected: dict[tuple[str, str], Any]) -> list[str]:
-        """Differences from the original state, re-read until none or verify_timeout."""
-        deadline = time.monotonic() + self.verify_timeout
+    def _settle_routes(self, routes: Routes, deadline: float) -> list[str]:
+        """Delete default routes that were not there, add back the missing ones. A gateway is
+        unreachable until its subnet's address is back, which the framework may do a little
+        later: retry until the deadline, then report what is still wrong."""
         while True:
-            problems = self._differences(expected)
+            current = self._main_routes()
+            extra = [r for r in current if r.destination == "default" and r not in routes]
+            missing = [r for r in routes if r not in current]
+            if not extra and not missing:
+                return []
+            errors = []
+            for route, action in [(r, "del") for r in extra] + [(r, "add") for r in missing]:
+                try:
+                    self._change(self.commands.route(action, route.destination, route.dev, route.gateway))
+                except NetCommandFailed as e:
+                    errors.append(f"{action} {route}: {(e.evidence.stderr or e.evidence.stdout).strip() or e.message}")
+            if not errors:
+                continue
+            if time.monotonic() >= deadline:
+                return ["routes not restored: " + "; ".join(errors)]
+            time.sleep(_VERIFY_POLL_S)
+
+    def _verify(self, original: tuple[Before, ...], deadline: float) -> list[str]:
+        """Differences from the original state, re-read until none or the deadline."""
+        while True:
+            problems = self._differences(original)
             if not problems or time.monotonic() >= deadline:
                 return problems
             time.sleep(_VERIFY_POLL_S)
 
-    def _differences(self, expected: dict[tuple[str, str], Any]) -> list[str]:
-        problems = []
+    def _differences(self, original: tuple[Before, ...]) -> list[str]:
+        problems: list[str] = []
         state = self.state()
-        props = None
-        for (kind, subject), before in expected.items():
-            if kind == "link" and state.up != before[0]:
-                problems.append(f"link is {'up' if state.up else 'down'}, was {'up' if before[0] else 'down'}")
-            elif kind == "link" and before[1] and (missing := set(before[1]) - set(self._main_routes())):
-                problems.append("routes missing: " + ", ".join(map(str, sorted(missing, key=str))))
-            elif kind == "addresses" and set(state.ipv4) != set(before):
-                problems.append(f"IPv4 {_addresses(state.ipv4)}, was {_addresses(before)}")
-            elif kind == "routes" and set(self._main_routes(default_only=True)) != {r for r in before
-                                                                                   if r.destination == "default"}:
-                problems.append("default route differs from before: " + ", ".join(map(str, before)) or "none")
-            elif kind == "property":
-                if props is None:
-                    props = parse_getprop(self.device.run("getprop", timeout=self.timeout).stdout).properties
-                if props.get(subject, "") != before:
-                    problems.append(f"{subject}={props.get(subject, '')!r}, was {before!r}")
+        for before in original:
+            if isinstance(before, LinkBefore) and state.up != before.up:
+                problems.append(f"link is {_updown(state.up)}, was {_updown(before.up)}")
+            if isinstance(before, AddressesBefore) and set(state.ipv4) != set(before.ipv4):
+                problems.append(f"IPv4 {_addresses(state.ipv4)}, was {_addresses(before.ipv4)}")
+        properties = [b for b in original if isinstance(b, PropertyBefore)]
+        if properties:
+            props = parse_getprop(self.device.run("getprop", timeout=self.timeout).stdout).properties
+            problems.extend(f"{b.name}={props.get(b.name, '')!r}, was {b.value!r}" for b in properties
+                            if props.get(b.name, "") != b.value)
         return problems
+
+
+def _updown(up: bool) -> str:
+    return "up" if up else "down"
 
 
 def _addresses(addresses: tuple[ipaddress.IPv4Interface, ...]) -> str:
