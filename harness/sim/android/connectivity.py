@@ -159,10 +159,6 @@ class ConnectivityService:
     def system_pid(self) -> int:
         return self.system.process("system_server").pid
 
-    @property
-    def binder(self) -> bool:
-        return self.sdk >= 29
-
     def log(self, message: str, thread: str = THREAD) -> None:
         """Slog.d: system_server's framework logs go to the system buffer."""
         self.system.log("system_server", "D", TAG, message, thread=thread, buffer="system")
@@ -188,10 +184,6 @@ class ConnectivityService:
         self.request_logs.append((self.system.now(), f"REGISTER {info}"))
         del self.request_logs[:-100]
         return info
-
-    @property
-    def default_request(self) -> NetworkRequest:
-        return self.requests[0].request
 
     def default_network(self) -> NetworkAgentInfo | None:
         return self.satisfier.get(DEFAULT_REQUEST_ID)

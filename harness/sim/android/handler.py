@@ -66,7 +66,6 @@ class Looper:
         self.cost = cost
         self.queue: deque[_Message] = deque()
         self.current: str | None = None          # `what` of the message being handled
-        self.handled = 0
         self._running: Blocking | None = None
         self._timer: "Timer | None" = None
         self._in_flight: list["Timer"] = []
@@ -98,13 +97,6 @@ class Looper:
             self._next()
 
     # -- running ------------------------------------------------------------------------------
-    @property
-    def idle(self) -> bool:
-        return self.current is None and not self.queue
-
-    def pending(self, what: str) -> int:
-        return sum(1 for m in self.queue if m.what == what)
-
     def _next(self) -> None:
         if not self.alive or not self.queue:
             self.current = None
@@ -115,7 +107,6 @@ class Looper:
         self._schedule(delay, self._start, message)
 
     def _start(self, message: _Message) -> None:
-        self.handled += 1
         result = message.fn(*message.args)
         if isinstance(result, Generator):
             self._running = result
@@ -163,8 +154,3 @@ class Looper:
     # -- logging as this thread ---------------------------------------------------------------
     def log(self, priority: str, tag: str, message: str, buffer: str = "main") -> None:
         self.system.log(self.process, priority, tag, message, thread=self.thread, buffer=buffer)
-
-
-def sleep(seconds: float) -> Blocking:
-    """Block the current looper thread for `seconds` (for `yield from`)."""
-    yield seconds

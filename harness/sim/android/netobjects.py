@@ -36,10 +36,6 @@ class NetworkInfo:
     roaming: bool = False
     type: int = TYPE_ETHERNET
 
-    @property
-    def is_connected(self) -> bool:
-        return self.state == "CONNECTED"
-
     def with_state(self, detailed: str, reason: str | None = None,
                    extra: str | None = None) -> "NetworkInfo":
         """setDetailedState(detailed, reason, extra)."""
@@ -82,10 +78,6 @@ class RouteInfo:
         return cls(address.network, None, iface)
 
 
-def parse_link_address(text: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
-    return ipaddress.ip_interface(text)
-
-
 @dataclass(frozen=True)
 class LinkProperties:
     interface: str | None = None
@@ -99,10 +91,6 @@ class LinkProperties:
     @property
     def has_ipv4_address(self) -> bool:
         return any(a.version == 4 for a in self.addresses)
-
-    @property
-    def ipv4_address(self) -> ipaddress.IPv4Interface | None:
-        return next((a for a in self.addresses if isinstance(a, ipaddress.IPv4Interface)), None)
 
     def ensure_directly_connected_routes(self) -> "LinkProperties":
         """LinkProperties.ensureDirectlyConnectedRoutes(): a connected route per address."""

@@ -68,19 +68,6 @@ class Latency(_Strict):
         """A sample in seconds (what the scheduler takes)."""
         return self.sample_ms(rng) / 1000.0
 
-    @property
-    def upper_ms(self) -> float:
-        """An upper bound of every sample (inf when unbounded)."""
-        if self.fixed is not None:
-            high = self.fixed
-        elif self.uniform is not None:
-            high = self.uniform[1]
-        else:
-            high = math.inf
-        if self.max is not None:
-            high = min(high, self.max)
-        return max(high, self.min)
-
     @classmethod
     def ms(cls, value: float) -> "Latency":
         return cls(fixed=value)

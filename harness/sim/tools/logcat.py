@@ -11,6 +11,8 @@
 - `-e REGEX` (partial match), `-m N`, `--pid`, `-c/--clear`, `-g`, `-G SIZE`, `-v FORMAT`.
 
 Android 4.4 (no logd): default `brief`, buffers main+system, separators name `/dev/log/<buf>`.
+Android 11 prints the `beginning of` separator even for a single buffer and splits `-v`
+arguments on commas (9+); other texts follow 8.1's logcat on every release.
 """
 
 from __future__ import annotations
