@@ -155,3 +155,18 @@ def test_profile_sim_section_is_validated_with_file_and_line(tmp_path):
         load_sim_profile(str(text))
     for name in ("sim-android-8.1-buggy", "sim-android-8.1-fixed", "sim-android-11", "sim-android-4.4"):
         assert load_sim_profile(name).name == name
+
+
+def test_stop_zygote_when_netd_holds_network_100_gives_eexist_and_no_cs_network():
+    device = next(d for d in (boot(BUGGY, i) for i in range(40)) if outcome(d).default_net_id == 100)
+    android = device.android
+    mark = android.logd.last_seq
+    android.stop_service("zygote")
+    android.start_service("zygote")
+    device.scheduler.run_until(device.scheduler.now() + 5.0)
+    errors = [r.message for r in android.logd.records(("system",), mark) if r.letter == "E"]
+    assert any(re.fullmatch(r"Error creating network 100: command '(\d+) network create 100' failed with "
+                            r"'400 \1 createPhysicalNetwork\(\) failed \(File exists\)'", e) for e in errors)
+    assert android.system_server.cs.default_network() is None      # CS never connects it...
+    assert android.netd.default_net_id == 100                       # ...while netd still routes
+    assert run_tool(device, ["dumpsys", "connectivity"])[1].count("Active default network: none") == 1
