@@ -170,3 +170,12 @@ def test_stop_zygote_when_netd_holds_network_100_gives_eexist_and_no_cs_network(
     assert android.system_server.cs.default_network() is None      # CS never connects it...
     assert android.netd.default_net_id == 100                       # ...while netd still routes
     assert run_tool(device, ["dumpsys", "connectivity"])[1].count("Active default network: none") == 1
+
+
+def test_killing_netd_on_10_plus_restarts_the_framework_too():
+    device = boot("sim-android-11", 0)
+    android = device.android
+    assert android.kill_process(125, 9) is True
+    assert android.system_server is None and device.processes.find("netd").pid != 125
+    device.scheduler.run_until(device.scheduler.now() + 6.0)
+    assert outcome(device).network_up

@@ -15,9 +15,10 @@
 init's services can then be stopped and started (`stop`/`start`, `kill`), with init's real
 rules: toolbox `stop` with no argument stops zygote_secondary, zygote, surfaceflinger and netd
 (so netd loses its networks); `stop zygote` keeps netd running with its networks, and the next
-system_server's ConnectivityService allocates netIds from 100 again. A dying system_server
-takes zygote with it; init restarts zygote, and zygote's `onrestart restart netd` restarts
-netd too.
+system_server's ConnectivityService allocates netIds from 100 again (`network create 100` then
+fails with EEXIST, or `network interface add 100 eth0` with EBUSY when netd kept eth0 in
+another network). A dying system_server takes zygote with it; init restarts zygote, and
+zygote's `onrestart restart netd` restarts netd too; on 10+ a dying netd restarts zygote.
 """
 
 from __future__ import annotations
@@ -223,6 +224,10 @@ class AndroidSystem:
             return True
         if proc.name in ("system_server", "zygote"):
             self._zygote_died()
+        elif proc.name == "netd" and self.sdk >= 29:
+            self._service_died("netd")          # 10+ netd.rc: onrestart restart zygote
+            if "zygote" in self.running:
+                self._service_died("zygote")
         elif proc.name in self._starters():
             self._service_died(proc.name)
         else:
