@@ -17,6 +17,7 @@ shut down and unregisters the agent; `updateLinkState()` ignores repeated states
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -74,7 +75,6 @@ class EthernetService:
     def _read_config(self) -> IpConfiguration:
         net = self.system.profile.network
         if net.ip_mode == "static":
-            import ipaddress
             static = StaticIpConfiguration(ipaddress.IPv4Interface(net.address),
                                            ipaddress.IPv4Address(net.gateway),
                                            tuple(ipaddress.IPv4Address(d) for d in net.dns))
