@@ -12,6 +12,7 @@ the signature registry's known regressions first (harness.logs.categories, messa
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
 import socket
@@ -102,20 +103,33 @@ def _executor(ci: str, kind: str, order: str | None, job: str | None, url: str |
 
 # -- categories.json ----------------------------------------------------------------------------
 
+# Where the harness's error classes live: categories list exactly these modules' classes, so
+# categories.json does not depend on which other modules a run happened to import.
+ERROR_MODULES = ("harness.errors", "harness.net.errors", "harness.container.base")
+
+
 def _error_names(failure_class: FailureClass) -> list[str]:
     """Names of the harness error classes of one failure class (as they appear in messages)."""
-    found, pending = [], [HarnessError]
+    for module in ERROR_MODULES:
+        importlib.import_module(module)
+    found, pending = set(), [HarnessError]
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
-        if cls.failure_class == failure_class:
-            found.append(cls.__name__)
+        if cls.__module__ in ERROR_MODULES and cls.failure_class == failure_class:
+            found.add(cls.__name__)
     return sorted(found)
 
 
-def _names_regex(names: Sequence[str], *extra: str) -> str:
-    alternatives = [rf"\b(?:{'|'.join(names)})\b", *extra]
-    return f".*(?:{'|'.join(alternatives)}).*"
+_QUALIFIED = r"(?:[A-Za-z_]\w*\.)*"     # the module path exconly() puts before a class name
+
+
+def _starting_with(types: Sequence[str], *messages: str) -> str:
+    """A whole-message regex for a failure raised as one of `types` (any module), or whose message
+    starts with one of `messages` (regexes). Anchored at the start: a message that merely mentions
+    `DeviceLost` is no infrastructure failure."""
+    alternatives = [*([rf"{_QUALIFIED}(?:{'|'.join(types)})(?::.*)?"] if types else []), *messages]
+    return f"(?:{'|'.join(alternatives)})"
 
 
 def infrastructure_categories() -> list[dict[str, Any]]:
@@ -124,13 +138,12 @@ def infrastructure_categories() -> list[dict[str, Any]]:
 
     both = ["failed", "broken"]
     return [
-        category("xdist worker crash", ["broken"], ".*xdist worker crash.*"),
-        category("device lost or offline", both, _names_regex(_error_names(FailureClass.DEVICE_LOST),
-                                                              "AdbError: device offline",
-                                                              "AdbError: device '[^']*' not found")),
-        category("timeout", both, _names_regex(_error_names(FailureClass.TIMEOUT), r"Failed: Timeout >")),
-        category("adb server or host", both, _names_regex(_error_names(FailureClass.INFRASTRUCTURE))),
-        category("bad configuration", both, _names_regex(_error_names(FailureClass.BAD_CONFIGURATION))),
+        category("xdist worker crash", ["broken"], "xdist worker crash: .*"),
+        category("device lost or offline", both, _starting_with(
+            _error_names(FailureClass.DEVICE_LOST), rf"{_QUALIFIED}AdbError: device (?:offline|'[^']*' not found).*")),
+        category("timeout", both, _starting_with(_error_names(FailureClass.TIMEOUT), r"Failed: Timeout >.*")),
+        category("adb server or host", both, _starting_with(_error_names(FailureClass.INFRASTRUCTURE))),
+        category("bad configuration", both, _starting_with(_error_names(FailureClass.BAD_CONFIGURATION))),
     ]
 
 
