@@ -4,11 +4,12 @@ Wilson intervals in the terminal summary and in stress.json, under xdist too, re
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
 import harness.stats  # noqa: F401  numpy loads once per process: before pytester's in-process runs snapshot sys.modules
-from harness.reporting.stress import planned_count, stress_key
+from harness.reporting.stress import StressStats, planned_count, stress_key
 
 # Fails on odd runs, counted across processes (xdist workers) through a locked file.
 FLAKY = """
@@ -199,3 +200,43 @@ def test_stress_marker_beats_the_tests_own_flaky_marker_and_leaves_others_alone(
     assert result.parseoutcomes() == {"failed": 3, "rerun": 1}     # only the ordinary test was rerun, once
     result.stdout.fnmatch_lines(["reruns disabled for stress items (pytest-rerunfailures: reruns=0)",
                                  "test_mixed.py::test_stressed: failed 2/2 *"])
+
+
+def test_force_reruns_with_stress_markers_is_warned_about(pytester: pytest.Pytester):
+    pytester.makepyfile(test_marked="""
+        import pytest
+
+        @pytest.mark.stress(2)
+        def test_marked():
+            pass
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--force-reruns", "2")
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(["*PytestWarning: pytest-rerunfailures --force-reruns still reruns failed stress "
+                                 "items, which hides the failures a stress run counts: drop it, or use --repeat *"])
+
+
+def _report(nodeid: str, when: str, outcome: str, longrepr: str | None = None, **extra) -> pytest.TestReport:
+    properties = [("stress_key", stress_key(nodeid))] if when != "???" else []
+    return pytest.TestReport(nodeid, ("t.py", 1, "test"), {}, outcome, longrepr, when,
+                             user_properties=properties, **extra)
+
+
+def test_worker_crashes_and_teardown_errors_count_as_errors_not_trials(tmp_path):
+    stats = StressStats(tmp_path / "stress.json", reruns_disabled=False)
+    crashed, survived = "t.py::test_race[repeat-1-of-2]", "t.py::test_race[repeat-2-of-2]"
+    worker = SimpleNamespace(workerinput={"workerid": "gw0"})
+    for report in (
+        _report(crashed, "setup", "passed", worker_id="gw0"),
+        _report(survived, "setup", "passed", worker_id="gw1"),
+        _report(crashed, "???", "failed", f"worker 'gw0' crashed while running '{crashed}'", node=worker),
+        _report(survived, "call", "passed", worker_id="gw1"),
+        _report(survived, "teardown", "failed", "x", worker_id="gw1", harness_failure_label="device-lost"),
+    ):
+        stats.pytest_runtest_logreport(report)
+    tally = stats.tallies["t.py::test_race"]
+    assert (tally.planned, tally.runs, tally.passed, tally.failed, tally.errors) == (2, 2, 1, 0, 2)
+    assert tally.error_classes == {"worker crash": 1, "device-lost": 1}
+    assert str(tally.failure_rate) == "0/1 (0.0%, 95% upper bound 100.0% (rule of three))"
+    stats.pytest_sessionfinish(session=None)  # type: ignore[arg-type]
+    assert json.loads((tmp_path / "stress.json").read_text())["tests"]["t.py::test_race"]["errors"] == 2

@@ -104,12 +104,24 @@ def is_stress_item(item: pytest.Item) -> bool:
 def prepare_items(items: list[pytest.Item], config: pytest.Config) -> None:
     """Tag stress items with their key and switch pytest-rerunfailures off for them."""
     reruns_loaded = config.pluginmanager.hasplugin(RERUNFAILURES)
-    for item in items:
-        if not is_stress_item(item):
-            continue
+    stress_items = [item for item in items if is_stress_item(item)]
+    for item in stress_items:
         item.user_properties.append((STRESS_KEY, stress_key(item.nodeid)))
         if reruns_loaded:
             item.add_marker(pytest.mark.flaky(reruns=0), append=False)   # the closest flaky marker wins
+    if reruns_loaded and stress_items and (overriding := _reruns_beating_markers(config)):
+        stress_items[0].warn(pytest.PytestWarning(
+            f"pytest-rerunfailures {overriding} still reruns failed stress items, which hides the failures a "
+            f"stress run counts: drop it, or use --repeat (which zeroes it)"))
+
+
+def _reruns_beating_markers(config: pytest.Config) -> str | None:
+    """The rerunfailures option that a `flaky(reruns=0)` marker does not switch off, if given."""
+    if getattr(config.option, "force_reruns", None):
+        return "--force-reruns"
+    if getattr(config.option, "reruns_mode", None) == "append" and getattr(config.option, "reruns", None):
+        return "--reruns with --reruns-mode append"
+    return None
 
 
 def disable_global_reruns(config: pytest.Config) -> bool:
