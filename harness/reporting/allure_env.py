@@ -25,7 +25,7 @@ import pytest
 from harness.errors import FailureClass, HarnessError
 from harness.logs.categories import allure_categories
 from harness.logs.signatures import Registry
-from harness.reporting.devices import DeviceFacts
+from harness.reporting.devices import ReportedDevice
 from harness.reporting.files import write_atomic
 
 DISTRIBUTION = "android-net-harness"
@@ -64,7 +64,7 @@ def properties_text(pairs: Sequence[tuple[str, str]]) -> str:
     return "".join(f"{_escape(k, key=True)}={_escape(v, key=False)}\n" for k, v in pairs)
 
 
-def environment(devices: Sequence[DeviceFacts]) -> list[tuple[str, str]]:
+def environment(devices: Sequence[ReportedDevice]) -> list[tuple[str, str]]:
     """`harness.version`, `python.version`, `pytest.version`, then `device.<n>.<field>` per device."""
     pairs = [("harness.version", harness_version()), ("python.version", platform.python_version()),
              ("pytest.version", pytest.__version__)]
@@ -151,7 +151,7 @@ def categories(registry: Registry) -> list[dict[str, Any]]:
     return [*allure_categories(registry), *infrastructure_categories()]
 
 
-def write_metadata(directory: Path, devices: Sequence[DeviceFacts], registry: Registry,
+def write_metadata(directory: Path, devices: Sequence[ReportedDevice], registry: Registry,
                    env: Mapping[str, str]) -> None:
     write_atomic(directory / "environment.properties", properties_text(environment(devices)))
     write_atomic(directory / "categories.json", json.dumps(categories(registry), indent=2) + "\n")

@@ -20,7 +20,7 @@ UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
-class DeviceFacts:
+class ReportedDevice:
     """One device as environment.properties shows it (plain strings: it crosses to the xdist
     controller as JSON)."""
 
@@ -32,7 +32,7 @@ class DeviceFacts:
     fingerprint: str
 
     @classmethod
-    def of(cls, device: Device) -> DeviceFacts:
+    def of(cls, device: Device) -> ReportedDevice:
         try:
             build = device.build     # read once when the pool was acquired, cached since
         except HarnessError:
@@ -44,7 +44,7 @@ class DeviceFacts:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DeviceFacts:
+    def from_dict(cls, data: dict[str, Any]) -> ReportedDevice:
         return cls(**{name: str(data[name]) for name in cls.__dataclass_fields__})
 
 
@@ -61,35 +61,34 @@ def serials_of_test(item: pytest.Item) -> tuple[str, ...]:
     return ()
 
 
-
-def session_device_facts(config: pytest.Config) -> list[DeviceFacts]:
-    """Facts of the devices this process acquired (none if no test needed one)."""
+def session_devices(config: pytest.Config) -> list[ReportedDevice]:
+    """The devices this process acquired (none if no test needed one)."""
     pool = config.stash.get(POOL, None)
     if not isinstance(pool, DevicePool):
         return []
-    return [DeviceFacts.of(device) for device in pool.devices]
+    return [ReportedDevice.of(device) for device in pool.devices]
 
 
-def merge(facts: list[DeviceFacts]) -> list[DeviceFacts]:
+def merge(devices: list[ReportedDevice]) -> list[ReportedDevice]:
     """One entry per serial (xdist workers may report the same device), ordered by serial."""
-    return sorted({f.serial: f for f in facts}.values(), key=lambda f: f.serial)
+    return sorted({d.serial: d for d in devices}.values(), key=lambda d: d.serial)
 
 
-WORKER_OUTPUT_KEY = "harness_devices"
+WORKER_OUTPUT_KEY = "harness_devices"    # in xdist's workeroutput
 
 
 def publish_to_controller(config: pytest.Config) -> None:
-    """On an xdist worker: hand this worker's device facts to the controller (sent at the end of
+    """On an xdist worker: hand this worker's devices to the controller (sent at the end of
     the worker's session; a crashed worker sends nothing, its replacement reports its own)."""
-    config.workeroutput[WORKER_OUTPUT_KEY] = [f.as_dict() for f in session_device_facts(config)]  # type: ignore[attr-defined]
+    config.workeroutput[WORKER_OUTPUT_KEY] = [f.as_dict() for f in session_devices(config)]  # type: ignore[attr-defined]
 
 
-class XdistDeviceFacts:
+class XdistDevices:
     """Controller plugin, registered only with xdist (its hook is xdist's): the workers' devices."""
 
     def __init__(self) -> None:
-        self.facts: list[DeviceFacts] = []
+        self.devices: list[ReportedDevice] = []
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         output = getattr(node, "workeroutput", None) or {}
-        self.facts.extend(DeviceFacts.from_dict(d) for d in output.get(WORKER_OUTPUT_KEY, []))
+        self.devices.extend(ReportedDevice.from_dict(d) for d in output.get(WORKER_OUTPUT_KEY, []))

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 DEVICE = "device"                                  # user property and Allure parameter name
 REGISTRY = pytest.StashKey["Registry"]()
-XDIST_DEVICES = pytest.StashKey[devices.XdistDeviceFacts]()
+XDIST_DEVICES = pytest.StashKey[devices.XdistDevices]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -98,7 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"signature registry (for Allure categories): {e}") from None
         config.pluginmanager.register(CrashResults(alluredir), "android_harness_allure_crashes")
         if config.pluginmanager.hasplugin("xdist"):
-            config.stash[XDIST_DEVICES] = devices.XdistDeviceFacts()
+            config.stash[XDIST_DEVICES] = devices.XdistDevices()
             config.pluginmanager.register(config.stash[XDIST_DEVICES], "android_harness_xdist_devices")
 
 
@@ -162,8 +162,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     alluredir = _alluredir(config)
     if alluredir is None or config.option.collectonly or REGISTRY not in config.stash:
         return
-    facts = devices.session_device_facts(config)
+    reported = devices.session_devices(config)
     if XDIST_DEVICES in config.stash:
-        facts += config.stash[XDIST_DEVICES].facts
+        reported += config.stash[XDIST_DEVICES].devices
     from harness.reporting import allure_env
-    allure_env.write_metadata(alluredir, devices.merge(facts), config.stash[REGISTRY], os.environ)
+    allure_env.write_metadata(alluredir, devices.merge(reported), config.stash[REGISTRY], os.environ)
