@@ -22,6 +22,7 @@ test is attached by the processes that run tests.
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -85,7 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "--clean-alluredir cannot be used with pytest-xdist (-n/--dist): a worker restarted after a "
             "crash wipes the results written before it. Empty the directory before the run instead, "
-            f"e.g. rm -rf {alluredir}")
+            f"e.g. rm -rf {shlex.quote(str(alluredir))}")
     config.pluginmanager.register(stress.StressStats(stress.json_path(config), stress.disable_global_reruns(config)),
                                   "android_harness_stress")
     if config.getoption("xmlpath", None):
@@ -95,7 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
         try:
             config.stash[REGISTRY] = load_registry()
         except ConfigError as e:
-            raise pytest.UsageError(f"signature registry (for Allure categories): {e}") from None
+            raise pytest.UsageError(f"signature registry (for Allure categories): {'; '.join(str(e).splitlines())}") from None
         config.pluginmanager.register(CrashResults(alluredir), "android_harness_allure_crashes")
         if config.pluginmanager.hasplugin("xdist"):
             config.stash[XDIST_DEVICES] = devices.XdistDevices()
