@@ -201,3 +201,13 @@ def test_split_device_parameter_gives_each_device_its_own_history(pytester: pyte
     assert echo["parameters"] == [{"name": "device", "value": repr(serial)}]
     assert echo["historyId"] == hashlib.md5(f"test_device#test_echo{serial!r}".encode()).hexdigest()
     assert (pytester.path / "allure" / "environment.properties").read_text().count("device.1.serial=") == 1
+
+
+def test_a_broken_signature_registry_stops_an_allure_run_naming_the_file(pytester: pytest.Pytester, monkeypatch):
+    signatures = pytester.mkdir("signatures")
+    (signatures / "bad.yaml").write_text("id: [not, a, string]\n")
+    monkeypatch.setenv("HARNESS_SIGNATURES", str(signatures))
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--alluredir", "allure")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: signature registry (for Allure categories): {signatures / 'bad.yaml'}:1:*"])
