@@ -80,6 +80,23 @@ def test_fixed_profile_never_reproduces_and_is_up_within_its_bound():
         assert result.network_up, index
 
 
+def test_fixed_profile_adds_eth0_only_after_the_old_network_is_destroyed():
+    """android-net.md §6: with the fix, `network interface add <new>` follows `network destroy <old>`."""
+    checked = 0
+    for index in range(150):
+        device = boot(FIXED, index)
+        ndc = run_tool(device, ["dumpsys", "network_management"])[1]
+        holding: set[str] = set()
+        for verb, net_id in re.findall(r"SND -> \{\d+ network (interface add|destroy) (\d+)", ndc):
+            if verb == "destroy":
+                holding.discard(net_id)
+            else:
+                assert holding <= {net_id}, (index, holding, net_id)
+                holding.add(net_id)
+                checked += 1
+    assert checked > 150          # many boots connected more than once
+
+
 def test_without_connectivity_service_latency_nothing_reproduces():
     profile = profile_with(BUGGY, timing={"cs_message_ms": ZERO, "cs_request_ms": ZERO,
                                           "channel_connect_ms": ZERO, "channel_disconnect_ms": ZERO})

@@ -311,6 +311,10 @@ class EthernetNetworkFactory81:
         callback = _IpCallback(self.looper, self.on_ip_layer_started, self.on_ip_layer_stopped,
                                self.update_link_properties)
         self.stop_ip_manager()
+        if self.awaiting_teardown:      # fix: that stop just disconnected an agent; wait for it
+            self.log("D", "startIpManager: waiting for the teardown of network "
+                          f"{self.awaiting_teardown[-1].net_id}")
+            return
         self.ip_manager = IpManager(self.server, self.iface, callback)
         self.ip_manager.set_tcp_buffer_sizes(TCP_BUFFER_SIZES_ETHERNET)
         self.ip_manager.start_provisioning(ProvisioningConfiguration())
