@@ -6,10 +6,11 @@ everything on the "EthernetServiceThread" handler. `onIpLayerStopped()` runs `st
 `maybeStartIpManager()`: nothing waits for ConnectivityService to destroy the old network.
 
 `ethernet_fix: true` is the incident note's fix: after stopping, no IpManager starts (neither
-after a provisioning loss nor on link up) until every NetworkAgent this factory disconnected has
-been told by ConnectivityService that its channel is gone (`NetworkAgent channel lost`). CS
-queues its own CMD_CHANNEL_DISCONNECTED, which destroys the old network, at that same moment, so
-the next agent's registration always reaches CS's queue after the destroy.
+after a provisioning loss, nor on link up, nor when startIpManager()'s own stopIpManager() just
+disconnected an agent) until every NetworkAgent this factory disconnected has been told by
+ConnectivityService that its channel is gone (`NetworkAgent channel lost`). CS queues its own
+CMD_CHANNEL_DISCONNECTED, which destroys the old network, at that same moment, so the next
+agent's registration always reaches CS's queue after the destroy.
 
 Android 11 (`EthernetTracker11` + `NetworkInterfaceState`): `stop()` waits for the IpClient to
 shut down and unregisters the agent; `updateLinkState()` ignores repeated states.
