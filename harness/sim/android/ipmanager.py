@@ -19,7 +19,6 @@ provisioned: the new one loses provisioning and the cycle repeats. 9+ waits for 
 from __future__ import annotations
 
 import ipaddress
-import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
 
 DHCP_FIRST_TIMEOUT_S = 2.0
 DHCP_MAX_TIMEOUT_S = 128.0
-_instances = itertools.count(1)
 
 
 class IpCallback(Protocol):
@@ -73,7 +71,8 @@ class IpManager:
         self.iface = iface
         self.callback = callback
         self.tag = f"{name}.{iface}"
-        self.looper = Looper(self.system, process, f"{self.tag}#{next(_instances)}",
+        server.state_machines += 1          # each instance runs on a thread of its own
+        self.looper = Looper(self.system, process, f"{self.tag}#{server.state_machines}",
                              self.system.timing.ipmanager_message_ms)
         self.state = "init"
         self.addresses: list[str] = []                      # NetlinkTracker's view

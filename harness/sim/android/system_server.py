@@ -40,6 +40,7 @@ class SystemServer:
         self.ready = False
         self.main = Looper(system, "system_server", "main")
         self.nms = NetworkManagementService(system)
+        self.state_machines = 0          # IpManager/IpClient instances created so far
         self.cs: ConnectivityService | LegacyConnectivityService | None = None
         self.ethernet: EthernetService | None = None     # 5.0+; KitKat's tracker lives in CS
 
