@@ -235,3 +235,15 @@ def test_streaming_ends_with_unexpected_eof_when_logd_stops(device):
         return status, err.data.decode()
 
     assert asyncio.run(scenario()) == (1, "read: unexpected EOF!\n")
+
+
+def test_log_tool_writes_to_main(device):
+    assert run_tool(device, ["log", "-t", "HarnessTest", "first", "after mark"])[0] == 0
+    assert run_tool(device, ["log", "-p", "e", "plain"])[0] == 0
+    _, out, _ = run_tool(device, ["logcat", "-d", "-b", "main", "-v", "brief", "HarnessTest", "log", "*:S"])
+    lines = _lines(out)
+    assert lines[0].startswith("I/HarnessTest(") and lines[0].endswith("): first after mark")
+    assert lines[1].startswith("E/log     (") and lines[1].endswith("): plain")
+    assert run_tool(device, ["log"]) == (255, "", "USAGE: log [-p priorityChar] [-t tag] message\n"
+                                                   "\tpriorityChar should be one of:\n\t\tv,d,i,w,e\n")
+    assert run_tool(device, ["log", "-p", "x", "m"])[0] == 255

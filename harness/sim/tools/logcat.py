@@ -1,4 +1,6 @@
-"""`logcat`: reads logd's ring buffers (system/core logcat/logcat.cpp, 8.1 behaviour).
+"""`logcat`: reads logd's ring buffers (system/core logcat/logcat.cpp, 8.1 behaviour), and
+`log`, toolbox's writer (`log [-p PRIO] [-t TAG] message...`, priority I and tag `log` by
+default, words joined by spaces, usage on stderr with status 255).
 
 - options are parsed like getopt_long ":cdDLt:T:gG:sQf:r:n:v:b:BSpP:m:e:" with argument
   permutation, so filterspecs may come anywhere; `--` ends the options;
@@ -500,3 +502,38 @@ class _Printer:
             self.started.add(buffer)
             return f"--------- beginning of {name}\n"
         return f"--------- switch to {name}\n" if self.options.dividers else ""
+
+
+# -- log (toolbox log.c) ----------------------------------------------------------------------------
+LOG_USAGE = "USAGE: log [-p priorityChar] [-t tag] message\n\tpriorityChar should be one of:\n\t\tv,d,i,w,e\n"
+
+
+@command("log")
+async def log(proc: Proc) -> int:
+    from harness.sim.tools.logcat_format import filter_char_to_priority
+    args = list(proc.args)
+    tag, priority = "log", 4
+    while args and args[0].startswith("-") and len(args[0]) > 1:
+        option = args.pop(0)
+        letter, value = option[1], option[2:]
+        if letter not in "tp" or (not value and not args):
+            proc.err(LOG_USAGE)
+            return 255
+        value = value or args.pop(0)
+        if letter == "t":
+            tag = value
+        else:
+            parsed = filter_char_to_priority(value[:1])
+            if parsed is None or parsed < 2:
+                proc.err(LOG_USAGE)
+                return 255
+            priority = parsed
+    if not args:
+        proc.err(LOG_USAGE)
+        return 255
+    android = proc.device.android
+    if android is not None and android.logd_running:
+        pid = proc.pid or android.alloc_tid()
+        android.logd.write("main", time=android.now(), pid=pid, tid=pid, uid=proc.uid,
+                           priority=priority, tag=tag, message=" ".join(args)[:4095])
+    return 0
