@@ -180,3 +180,20 @@ def test_killing_netd_on_10_plus_restarts_the_framework_too():
     device.scheduler.run_until(device.scheduler.now() + 6.0)
     assert device.processes.find("netd").pid != 125
     assert outcome(device).network_up
+
+
+def test_a_dead_system_server_sends_nothing_more_to_netd():
+    """Its IpManagers die with it: an old one's pending stopAllIP() never reaches netd."""
+    for index in range(40):
+        device = boot(BUGGY, index, until=1.05)
+        android = device.android
+        stopping = [l for l in android.loopers if l.thread.startswith("IpManager") and l.queue]
+        if not stopping:
+            continue
+        mark = android.logd.last_seq
+        android.stop_service("zygote")
+        device.scheduler.run_until(3.0)
+        assert not [r for r in android.logd.records(("main",), mark) if r.tag == "CommandListener"]
+        assert not [l for l in android.loopers if l.process == "system_server"]
+        return
+    raise AssertionError("no boot had an IpManager with queued work at 1.05 s")

@@ -71,6 +71,7 @@ class Looper:
         self._in_flight: list["Timer"] = []
         self._stepping = False
         self.alive = True
+        system.loopers.append(self)
 
     # -- posting ------------------------------------------------------------------------------
     def post(self, fn: Callable[..., Any], *args: Any, what: str = "", delay: float = 0.0) -> None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from harness.sim.android import processes_table as table
 from harness.sim.android.kernel import Kernel
+from harness.sim.android.handler import Looper
 from harness.sim.android.logd import BUFFERS, Logd
 from harness.sim.android.timing import Latency
 from harness.sim.clock import Timer
@@ -60,6 +61,7 @@ class AndroidSystem:
         self.netd: Any = None                      # harness.sim.android.netd.Netd while running
         self.system_server: "SystemServer | None" = None
         self.running: set[str] = set()              # init services that are running
+        self.loopers: list[Looper] = []             # every Java thread of this boot
         self.booted = False
         self._timers: list[Timer] = []
         self._next_tid = table.FIRST_DYNAMIC_PID
@@ -124,6 +126,17 @@ class AndroidSystem:
         proc = self.device.processes.find(name)
         if proc is not None:
             self.device.processes.kill(proc.pid)
+        self.quit_threads(lambda process: process == name)
+
+    def quit_threads(self, dies: Callable[[str], bool]) -> None:
+        """The threads of dying processes stop: nothing they had queued runs any more."""
+        alive = []
+        for looper in self.loopers:
+            if dies(looper.process):
+                looper.quit()
+            else:
+                alive.append(looper)
+        self.loopers = alive
 
     # -- logging ------------------------------------------------------------------------------
     def log(self, process: str, priority: str | int, tag: str, message: str, *,
@@ -321,11 +334,13 @@ class AndroidSystem:
         self.system_server.start()
 
     def _stop_zygote(self) -> None:
+        """zygote's death takes system_server and every app process (NetworkStack...) with it."""
         if self.system_server is not None:
             self.system_server.kill()
             self.system_server = None
         self._kill("system_server")
         self._kill("zygote")
+        self.quit_threads(lambda process: process.startswith("com.android."))
 
     def _start_adbd(self) -> None:
         self.spawn("adbd")
@@ -341,6 +356,7 @@ class AndroidSystem:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        self.quit_threads(lambda process: True)
         if self.system_server is not None:
             self.system_server.kill()
             self.system_server = None
