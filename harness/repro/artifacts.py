@@ -30,8 +30,6 @@ from harness.repro.outcome import IterationRecord
 from harness.timeline import Timeline
 
 ITERATIONS_DIR = "iterations"
-FILES = ("logcat.txt", "snapshot-before.txt", "snapshot-after.txt", "snapshot-diff.txt", "timeline.txt",
-         "verdict.txt", "triage.json", "record.json")
 
 
 @dataclass

@@ -26,15 +26,14 @@ class CompareVerdict:
     @property
     def text(self) -> str:
         a, b, p = self.comparison.a, self.comparison.b, self.comparison.p_value
-        counts = f"A {self.label_a}: {a}; B {self.label_b}: {b}; Fisher's exact p = {p:.3g}"
+        counts = f"{self.label_a}: {a}; {self.label_b}: {b}; Fisher's exact p = {p:.3g}"
         if not self.significant:
             return f"no difference shown at p < {self.alpha:g} ({counts})"
-        better = "B" if b.value < a.value else "A"
-        worse = "A" if better == "B" else "B"
+        better, worse = (self.label_b, self.label_a) if b.value < a.value else (self.label_a, self.label_b)
         return f"{better} reproduces less than {worse} (p < {self.alpha:g}; {counts})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"a": self.label_a, "b": self.label_b, "alpha": self.alpha, "significant": self.significant,
+        return {"label_a": self.label_a, "label_b": self.label_b, "alpha": self.alpha, "significant": self.significant,
                 "verdict": self.text, **self.comparison.to_dict()}
 
 

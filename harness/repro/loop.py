@@ -86,6 +86,7 @@ def run_iteration(session: DeviceSession, settings: IterationSettings, index: in
 
     stimulus = settings.stimulus.apply(session.device, timeline, logcat,
                                        None if delay_ms is None else delay_ms / 1000.0)
+    after_stimulus = logcat.mark()
     if timeline.clock_syncs:
         session.last_sync = timeline.clock_syncs[-1]
     base = dict(index=index, serial=session.serial, group=session.group, method=settings.stimulus.method,
@@ -98,7 +99,8 @@ def run_iteration(session: DeviceSession, settings: IterationSettings, index: in
         with timeline.action(f"wait for network (up to {settings.network_bound_s:g}s)") as step:
             wait = await_network(session.device, logcat, mark, bound_s=settings.network_bound_s,
                                  settle_s=settings.settle_s, registry=settings.registry,
-                                 targets=settings.targets, interface=settings.interface, android=session.android)
+                                 targets=settings.targets, interface=settings.interface, android=session.android,
+                                 fresh=settings.stimulus.fresh, fresh_since=after_stimulus)
             step.note("network up" if wait.up else f"no network after {wait.seconds:.2f}s"
                       + (" (known signature, settled)" if wait.ended_early else ""))
         if wait.error is not None:

@@ -51,8 +51,12 @@ def iteration_triage(logcat: LogcatService, since: int, registry: Registry,
 
 def await_network(device: Device, logcat: LogcatService, since: int, *, bound_s: float, settle_s: float,
                   registry: Registry, targets: ConnectivityTargets | None, interface: str | None,
-                  android: str | None = None, clock: Callable[[], float] = time.monotonic) -> NetworkWait:
-    """Wait up to `bound_s` for every connectivity layer to pass; see the module docstring."""
+                  android: str | None = None, fresh: re.Pattern[str] | None = None, fresh_since: int | None = None,
+                  clock: Callable[[], float] = time.monotonic) -> NetworkWait:
+    """Wait up to `bound_s` for every connectivity layer to pass; see the module docstring.
+
+    `fresh`: the network only counts once a line matching it was logged after `fresh_since`
+    (a link flap leaves the old network looking fine until the framework has reacted)."""
     start = clock()
     seen_at: float | None = None                # when a product signature was first seen
     verdict: Verdict | None = None
@@ -60,21 +64,33 @@ def await_network(device: Device, logcat: LogcatService, since: int, *, bound_s:
     while True:
         elapsed = clock() - start
         slice_s = max(_MIN_SLICE_S, min(bound_s - elapsed, settle_s / _SLICES_PER_SETTLE))
+        network_up = False
         try:
             wait_for_network(device, slice_s, logcat, targets=targets, interface=interface)
-            return NetworkWait(True, clock() - start, None, iteration_triage(logcat, since, registry, android))
+            network_up = True
         except NetworkTimeout as e:
             verdict = e.verdict or verdict
         except HarnessError as e:                 # ToolUnavailable, AdbServerError...: no verdict possible
             return NetworkWait(False, clock() - start, verdict, result, error=e)
+        if network_up and (fresh is None or _logged(logcat, fresh, fresh_since, slice_s)):
+            return NetworkWait(True, clock() - start, None, iteration_triage(logcat, since, registry, android))
         result = iteration_triage(logcat, since, registry, android)
         now = clock()
-        if any(f.kind == "product" for f in result.findings):
+        if not network_up and any(f.kind == "product" for f in result.findings):
             seen_at = seen_at if seen_at is not None else now
             if now - seen_at >= settle_s:
                 return NetworkWait(False, now - start, verdict, result, ended_early=True)
         if now - start >= bound_s:
-            return NetworkWait(False, now - start, verdict, result)
+            # up, but the framework never reconnected: the stimulus did not disturb the network
+            return NetworkWait(network_up, now - start, None if network_up else verdict, result)
+
+
+def _logged(logcat: LogcatService, pattern: re.Pattern[str], since: int | None, timeout: float) -> bool:
+    try:
+        logcat.wait_for(pattern, timeout=max(_MIN_SLICE_S, timeout), since=since)
+    except LogcatTimeout:
+        return False
+    return True
 
 
 def final_verdict(device: Device, targets: ConnectivityTargets | None, interface: str | None) -> Verdict | None:

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from harness.repro.outcome import IterationRecord, summarize
+from harness.repro.outcome import IterationRecord, RunStats, summarize
 
 PLAIN_EVERY_S = 10.0
 
@@ -60,7 +60,7 @@ class Progress:
             self._bar = None
 
 
-def _status(stats) -> str:
+def _status(stats: RunStats) -> str:
     r = stats.rate
     if r.n == 0:
         return "no verdict yet"

@@ -21,9 +21,7 @@ from harness.net.connectivity import ConnectivityTargets
 from harness.profiles import DeviceProfile
 from harness.repro.hunt import Sweep
 from harness.repro.stimulus import Stimulus
-from harness.timeline import ClockSync, Timeline, TimelineEvent, TransportWatcher
-
-ADB = "adb"
+from harness.timeline import ADB, ClockSync, Timeline, TimelineEvent, TransportWatcher
 
 
 @dataclass(frozen=True)

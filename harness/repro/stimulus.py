@@ -18,6 +18,7 @@ Link-flap windows (where the swept delay goes):
 from __future__ import annotations
 
 import math
+import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ from harness.net.capabilities import capabilities
 from harness.timeline import Timeline
 
 WINDOWS = ("idle", "framework")
+# ConnectivityService connecting a network (8.x: `... going from null to CONNECTED`): after a flap
+# the network only counts once the framework has reconnected, not while the old one still looks up.
+RECONNECTED = re.compile(r"ConnectivityService: .*EVENT_NETWORK_INFO_CHANGED, going from \S+ to CONNECTED")
 FLAP_TIMEOUT = 30.0          # host seconds for the flap command, on top of its own sleeps
 _TOYBOX_SDK = 23             # toybox sleep (6.0+) takes fractions; toolbox sleep only whole seconds
 
@@ -43,6 +47,7 @@ class StimulusResult:
 
 class Stimulus(ABC):
     method: str
+    fresh: re.Pattern[str] | None = None     # the log line that proves the network came back anew
 
     @abstractmethod
     def apply(self, device: Device, timeline: Timeline, logcat: LogcatService,
@@ -75,6 +80,7 @@ def sleep_word(seconds: float, sdk: int) -> str:
 
 class FlapStimulus(Stimulus):
     method = "link-flap"
+    fresh = RECONNECTED
 
     def __init__(self, window: str, *, interface: str | None = None, down_s: float = 0.0) -> None:
         if window not in WINDOWS:

@@ -9,7 +9,7 @@ a device profile that says how to restart them and what their network should loo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.adb_server import AdbServer
@@ -49,7 +49,6 @@ class Target:
     server: AdbServer
     lab: EmbeddedDevices | None = None
     clock_scale: float = 1.0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def virtual(self) -> bool:

@@ -1,0 +1,107 @@
+"""Iterations to the first reproduction: race hunting vs the plain restart loop, same profile.
+
+    .venv/bin/python bench/bench_hunt.py [--runs 20] [--cap 40] [--profile sim-android-8.1-buggy]
+
+Every run is a real `harness repro` run (virtual device, private adb server, clock x4) on ONE
+device that stops at its first reproduction (or after --cap iterations, counted as --cap: a
+median that reaches the cap is a lower bound). Strategies, interleaved run by run, each run
+with its own seed:
+
+  restart     the plain loop: container restart, wait, classify
+  hunt        --hunt from scratch: `stop; start`, then a link flap at an offset swept over the
+              default buckets in shuffled rounds
+  aimed       a link flap at the best offset a calibration hunt found (one `--hunt` run of 64
+              iterations on 4 devices before the runs): what a developer does after hunting
+
+It prints the median / mean / max of iterations to the first reproduction per strategy and the
+ratio of the restart loop's median to each hunting strategy's (target: at least 3x fewer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness.repro.app import ReproOptions, run_repro  # noqa: E402
+from harness.repro.hunt import DEFAULT_DELAYS, parse_delays  # noqa: E402
+from harness.repro.target import Timing  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Strategy:
+    name: str
+    method: str
+    delays_ms: tuple[float, ...] = (0.0,)
+
+    def options(self, profile: str, seed: int, cap: int, reports: Path) -> ReproOptions:
+        return ReproOptions(profile=profile, devices=1, clock_scale=0.25, seed=seed, method=self.method,
+                            iterations=cap, reproductions=1,
+                            timing=Timing(window="framework", delays_ms=self.delays_ms, seed=seed),
+                            reports=reports, progress=False)
+
+
+def iterations_to_first(strategy: Strategy, profile: str, seed: int, cap: int, reports: Path) -> int:
+    with open(os.devnull, "w") as quiet:
+        result = run_repro(strategy.options(profile, seed, cap, reports), out=quiet)
+    trials = [r for r in result.records if r.outcome.is_trial]
+    for n, record in enumerate(trials, 1):
+        if record.reproduced:
+            return n
+    return cap
+
+
+def calibrate(profile: str, reports: Path) -> tuple[float, str]:
+    """One hunt over the default framework buckets: the best offset and the hunt's one-liner."""
+    options = ReproOptions(profile=profile, devices=4, clock_scale=0.25, seed=1, method="link-flap", iterations=64,
+                           timing=Timing(window="framework", delays_ms=parse_delays(DEFAULT_DELAYS["framework"]), seed=1),
+                           reports=reports, progress=False)
+    with open(os.devnull, "w") as quiet:
+        group = run_repro(options, out=quiet).judged
+    hit = [b for b in group.buckets if b.rate.k] or list(group.buckets)
+    best = max(hit, key=lambda b: (b.rate.value, b.rate.low))
+    return best.delay_ms, group.window
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--cap", type=int, default=40, help="iterations before a run gives up")
+    parser.add_argument("--profile", default="sim-android-8.1-buggy")
+    args = parser.parse_args()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-hunt-") as reports:
+        best, found = calibrate(args.profile, Path(reports))
+        print(f"calibration hunt: {found}", file=sys.stderr, flush=True)
+        strategies = (Strategy("restart", "container"),
+                      Strategy("hunt", "link-flap", parse_delays(DEFAULT_DELAYS["framework"])),
+                      Strategy(f"aimed ({best:g} ms)", "link-flap", (best,)))
+        results: dict[str, list[int]] = {s.name: [] for s in strategies}
+        for run in range(args.runs):
+            for strategy in strategies:              # interleaved: every strategy sees the same host load
+                results[strategy.name].append(
+                    iterations_to_first(strategy, args.profile, 1000 + run, args.cap, Path(reports)))
+            print(f"run {run + 1}/{args.runs}: " + ", ".join(f"{k} {v[-1]}" for k, v in results.items()),
+                  file=sys.stderr, flush=True)
+    print(f"iterations to the first reproduction, {args.runs} runs each, profile {args.profile}, one virtual "
+          f"device (clock x4), cap {args.cap}; calibration: {found}; {time.monotonic() - started:.0f}s")
+    print(f"{'strategy':<18}{'median':>8}{'mean':>8}{'max':>6}{'capped':>8}")
+    for name, values in results.items():
+        print(f"{name:<18}{statistics.median(values):>8g}{statistics.mean(values):>8.1f}{max(values):>6}"
+              f"{sum(v >= args.cap for v in values):>8}")
+    restart = statistics.median(results["restart"])
+    for name in list(results)[1:]:
+        ratio = restart / statistics.median(results[name])
+        print(f"restart / {name}: {ratio:.2f}x fewer iterations (target >= 3x: {'met' if ratio >= 3 else 'not met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
