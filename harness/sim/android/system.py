@@ -26,6 +26,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any, Callable
 
+from harness.sim.android import procfs
 from harness.sim.android import processes_table as table
 from harness.sim.android.kernel import Kernel
 from harness.sim.android.handler import Looper
@@ -155,7 +156,7 @@ class AndroidSystem:
         dev = self.device
         boot = self.boot_model
         self.kernel = Kernel(dev)
-        self._install_procfs()
+        procfs.install(dev)
         self.spawn("init")
         self.spawn("ueventd")
         self.running.update(("ueventd",))
@@ -167,13 +168,6 @@ class AndroidSystem:
         for step in boot.carrier_steps:
             self.at(step.at_ms.sample(self.rng), self._set_carrier, step.carrier)
         self.at(boot.boot_completed_ms / 1000.0, self._boot_completed)
-
-    def _install_procfs(self) -> None:
-        try:
-            from harness.sim.android import procfs
-        except ImportError:        # procfs arrives with the kernel work; the model runs without it
-            return
-        procfs.install(self.device)
 
     def _boot_zygote(self) -> None:
         self.start_service("servicemanager")
