@@ -149,6 +149,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     tuning = parser.add_argument_group("bounds and verdict")
     tuning.add_argument("--network-timeout", type=_seconds, metavar="SECONDS",
                         help="device seconds a device may take to get its network (default: the profile's)")
+    tuning.add_argument("--boot-timeout", type=_seconds, metavar="SECONDS",
+                        help="host seconds a restarted or lost device may take to come back (default: the profile's)")
     tuning.add_argument("--settle", type=_seconds, default=5.0, metavar="SECONDS",
                         help="device seconds without network after a known signature before the iteration "
                              "counts as reproduced (default 5)")
@@ -189,7 +191,7 @@ def options_from(args: argparse.Namespace) -> ReproOptions:
     delays = args.delays
     if delays is None:
         delays = parse_delays(DEFAULT_DELAYS[args.window]) if args.hunt else (0.0,)
-    timing = Timing(network_timeout=args.network_timeout, settle=args.settle, window=args.window,
+    timing = Timing(network_timeout=args.network_timeout, boot_timeout=args.boot_timeout, settle=args.settle, window=args.window,
                     down_s=args.down_ms / 1000.0, delays_ms=delays, seed=args.seed)
     return ReproOptions(profile=args.profile, devices=args.devices, clock_scale=args.clock_scale, seed=args.seed,
                         serials=tuple(args.serial), adb_server=args.adb_server, method=method,

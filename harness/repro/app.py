@@ -95,7 +95,8 @@ def parameters(options: ReproOptions, targets: list[Target]) -> dict:
             "adb_server": options.adb_server, "clock_scale": [t.clock_scale for t in targets],
             "iterations": options.iterations, "reproductions": options.reproductions,
             "duration_s": options.duration_s, "max_rate": options.max_rate, "seed": options.seed,
-            "network_timeout_device_s": timing["network_timeout"], "settle_device_s": timing["settle"]}
+            "network_timeout_device_s": timing["network_timeout"], "boot_timeout_s": timing["boot_timeout"],
+            "settle_device_s": timing["settle"]}
     if options.method == "link-flap":
         data.update(window=timing["window"], delays_ms=list(timing["delays_ms"]), down_ms=timing["down_s"] * 1000)
     return data

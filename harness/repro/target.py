@@ -34,6 +34,7 @@ class Timing:
     """Bounds and pacing given on the command line (device seconds; None: the profile's)."""
 
     network_timeout: float | None = None
+    boot_timeout: float | None = None       # host seconds (adb reconnects are host time)
     settle: float = 5.0
     window: str = "framework"
     down_s: float = 0.0
@@ -125,7 +126,8 @@ def _restarter(target: Target, method: str, settings: RestartSettings) -> Restar
 def settings_for(target: Target, method: str, timing: Timing, registry: Registry, run_dir: Path) -> IterationSettings:
     profile, scale = target.profile, target.clock_scale
     network_device_s = timing.network_timeout or profile.network.expected_within_s or profile.restart.network_timeout_s
-    restart_settings = RestartSettings(boot_timeout=profile.restart.boot_timeout_s, network_timeout=network_device_s * scale,
+    boot_timeout = timing.boot_timeout or profile.restart.boot_timeout_s
+    restart_settings = RestartSettings(boot_timeout=boot_timeout, network_timeout=network_device_s * scale,
                                        wait_for_network=False, targets=profile.network.connectivity_targets(),
                                        interface=profile.network.interface)
     recovery_method = container_method(target) if (target.virtual or profile.container) else profile.restart_method
@@ -142,7 +144,7 @@ def settings_for(target: Target, method: str, timing: Timing, registry: Registry
     flapping = method == "link-flap"
     return IterationSettings(
         stimulus=stimulus, recovery=recovery, network_bound_s=network_device_s * scale,
-        settle_s=timing.settle * scale, boot_timeout_s=profile.restart.boot_timeout_s,
+        settle_s=timing.settle * scale, boot_timeout_s=boot_timeout,
         targets=profile.network.connectivity_targets(), interface=profile.network.interface,
         registry=registry, run_dir=run_dir,
         sweep=Sweep(timing.delays_ms or (0.0,), seed=timing.seed) if flapping else None,
