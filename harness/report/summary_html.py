@@ -85,10 +85,10 @@ def _hunt_section(groups: Sequence[GroupResult]) -> str:
     for g in groups:
         if not g.buckets:
             continue
-        rows = [[f"{b.delay_ms:g}", b.rate.n, b.rate.k, f"{b.rate.value:.1%}",
+        rows = [[f"{b.delay_ms:g}", b.rate.n, b.rate.k, b.races, f"{b.rate.value:.1%}",
                  f"{b.rate.low:.1%} - {b.rate.high:.1%}", b.rate.method] for b in g.buckets]
         parts.append(f"<p>{escape(g.label)}: {escape(g.window)}</p>"
-                     + _table("hunt-buckets" + (f"-{g.name}" if g.name else ""), ["delay (ms)", "trials", "reproductions", "rate", "95% CI", "method"], rows))
+                     + _table("hunt-buckets" + (f"-{g.name}" if g.name else ""), ["delay (ms)", "trials", "reproductions", "races seen", "rate", "95% CI", "method"], rows))
     return "".join(parts)
 
 

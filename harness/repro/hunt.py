@@ -74,10 +74,11 @@ class Sweep:
 class Bucket:
     delay_ms: float
     rate: Rate
+    races: int = 0          # trials whose log showed the signature, network back or not: near the window
 
     def to_dict(self) -> dict[str, Any]:
         return {"delay_ms": self.delay_ms, "trials": self.rate.n, "reproductions": self.rate.k,
-                "rate": self.rate.to_dict(), "rate_text": str(self.rate)}
+                "races_seen": self.races, "rate": self.rate.to_dict(), "rate_text": str(self.rate)}
 
 
 def buckets(records: Iterable[IterationRecord], delays_ms: Iterable[float]) -> list[Bucket]:
@@ -86,7 +87,8 @@ def buckets(records: Iterable[IterationRecord], delays_ms: Iterable[float]) -> l
     for r in records:
         if r.delay_ms is not None and r.outcome.is_trial:
             trials.setdefault(r.delay_ms, []).append(r)
-    return [Bucket(d, rate(sum(1 for r in rs if r.reproduced), len(rs))) for d, rs in sorted(trials.items())]
+    return [Bucket(d, rate(sum(1 for r in rs if r.reproduced), len(rs)), sum(1 for r in rs if r.signatures))
+            for d, rs in sorted(trials.items())]
 
 
 def window(found: list[Bucket]) -> str:
@@ -94,7 +96,9 @@ def window(found: list[Bucket]) -> str:
     hit = [b for b in found if b.rate.k]
     if not hit:
         tried = sum(b.rate.n for b in found)
-        return f"no reproduction in {tried} attempts over {len(found)} delay buckets"
-    best = max(hit, key=lambda b: (b.rate.value, b.rate.low))
+        near = [f"{b.delay_ms:g}" for b in found if b.races]
+        return (f"no reproduction in {tried} attempts over {len(found)} delay buckets"
+                + (f"; the race happened (network recovered) at {', '.join(near)} ms" if near else ""))
+    best = max(hit, key=lambda b: (b.rate.value, b.rate.low, b.races))
     low, high = min(b.delay_ms for b in hit), max(b.delay_ms for b in hit)
     return (f"reproduced with delays {low:g}-{high:g} ms; best bucket {best.delay_ms:g} ms: {best.rate}")
