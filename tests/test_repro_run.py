@@ -128,6 +128,7 @@ def test_no_adb_server_is_an_infrastructure_failure(tmp_path, capsys):
     (["--serial-a", "127.0.0.1:5555"], "give both groups"),
     (["--hunt", "--method", "reboot"], "--hunt flaps eth0"),
     (["--profile", "no-such-profile", "--iterations", "1"], "profile 'no-such-profile' not found"),
+    (["--serial", "127.0.0.1:5555"], "profile sim-android-8.1-buggy describes a virtual device"),
 ])
 def test_bad_usage_is_one_error_line(tmp_path, capsys, args, message):
     assert main(["repro", "--reports", str(tmp_path), *args]) == 2

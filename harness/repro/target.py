@@ -90,6 +90,9 @@ def _profile_clock(profile_name: str) -> float:
 
 def real_target(serials: list[str], adb_address: str, profile_name: str, *, group: str = "") -> Target:
     profile = profile_or_error(profile_name)
+    if profile.kind == "sim":
+        raise BadConfiguration(f"--serial: profile {profile.name} describes a virtual device; name your devices' "
+                               "profile with --profile (e.g. redroid-8.1)")
     server = AdbServer.attach(adb_address)
     try:
         server.version(timeout=5.0)
