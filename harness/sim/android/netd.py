@@ -114,7 +114,7 @@ class Netd:
         """main(): log, initialise the controllers (RouteController::Init), listen to netlink."""
         if self.running:
             return
-        rng = self.device.rng
+        rng = getattr(self.device.android, "rng", self.device.rng)
         self.log("I", "Netd", "Netd 1.0 starting")
         self.log("D", "TetherController", "Setting IP forward enable = 0")
         for step in ("Creating child chains", "Setting up OEM hooks",

@@ -52,7 +52,9 @@ class AndroidSystem:
     def __init__(self, device: "VirtualDevice") -> None:
         self.device = device
         self.scheduler = device.scheduler
-        self.rng: random.Random = device.rng
+        # Each boot draws its latencies from its own stream (seed, device, boot number), so what a
+        # boot does depends neither on earlier boots nor on tools (ping jitter) using device.rng.
+        self.rng = random.Random(f"{device.profile.sim.seed}:{device.index}:boot{device.boot_count}")
         self.profile = device.profile
         self.timing = device.profile.sim.timing
         self.boot_model = device.profile.sim.boot
