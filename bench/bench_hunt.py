@@ -34,8 +34,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.repro.app import ReproOptions, run_repro  # noqa: E402
-from harness.repro.hunt import DEFAULT_DELAYS, parse_delays  # noqa: E402
-from harness.repro.target import Timing  # noqa: E402
+from harness.repro.choices import DEFAULT_DELAYS, parse_delays  # noqa: E402
+from harness.repro.choices import Timing  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from harness.repro.compare import verdict
-from harness.repro.hunt import Sweep, buckets, parse_delays, window
+from harness.repro.choices import parse_delays
+from harness.repro.hunt import Sweep, buckets, window
 from harness.repro.outcome import IterationRecord, Outcome, summarize
-from harness.repro.result import EXIT_INFRASTRUCTURE, EXIT_OK, EXIT_REPRODUCED, exit_status
+from harness.repro.choices import EXIT_INFRASTRUCTURE, EXIT_OK, EXIT_REPRODUCED
+from harness.repro.result import exit_status
 
 
 def record(index: int, outcome: Outcome, *, ttn: float | None = None, delay: float | None = None,

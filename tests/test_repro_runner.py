@@ -8,7 +8,8 @@ import threading
 from harness.logs.signatures import load_registry
 from harness.repro.outcome import Outcome
 from harness.repro.runner import Group, StopPlan, run
-from harness.repro.target import Timing, settings_for, virtual_target
+from harness.repro.choices import Timing
+from harness.repro.target import settings_for, virtual_target
 
 
 def test_a_lost_device_is_excluded_and_the_others_go_on(tmp_path):

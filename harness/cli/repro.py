@@ -32,13 +32,15 @@ import math
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from harness.errors import BadConfiguration, HarnessError
 from harness.options import DEFAULT_PROFILE, check_serial, parse_host_port
-from harness.repro.app import ReproOptions, run_repro
-from harness.repro.hunt import DEFAULT_DELAYS, parse_delays
-from harness.repro.result import EXIT_INFRASTRUCTURE, RunResult
-from harness.repro.stimulus import WINDOWS
-from harness.repro.target import METHODS, Timing
+from harness.repro.choices import DEFAULT_DELAYS, EXIT_INFRASTRUCTURE, METHODS, WINDOWS, Timing, parse_delays
+
+if TYPE_CHECKING:      # the run's modules (scipy, matplotlib) load only when the subcommand runs
+    from harness.repro.app import ReproOptions
+    from harness.repro.result import RunResult
 
 DEFAULT_ITERATIONS = 120          # over 4 devices: a meaningful interval in well under a minute
 # Per group. Against 0 reproductions, Fisher's p < 0.001 needs k >= 11 (whatever n); at the buggy
@@ -168,6 +170,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def options_from(args: argparse.Namespace) -> ReproOptions:
     """ReproOptions from parsed arguments; BadConfiguration for combinations that cannot work."""
+    from harness.repro.app import ReproOptions
     method = "link-flap" if args.hunt else args.method
     if args.hunt and args.method not in ("container", "link-flap"):
         raise BadConfiguration(f"--hunt flaps eth0: it cannot be combined with --method {args.method}")
@@ -202,6 +205,7 @@ def options_from(args: argparse.Namespace) -> ReproOptions:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.repro.app import run_repro
     try:
         options = options_from(args)
         result = run_repro(options, argv=tuple(sys.argv))

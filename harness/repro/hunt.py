@@ -12,7 +12,6 @@ The result is the rate per bucket with its 95% interval: where the window is, an
 from __future__ import annotations
 
 import random
-import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,36 +19,6 @@ from typing import Any
 
 from harness.repro.outcome import IterationRecord
 from harness.stats import Rate, rate
-
-MAX_BUCKETS = 200
-MAX_DELAY_MS = 60_000.0
-DEFAULT_DELAYS = {"idle": "0:400:50", "framework": "0:1500:100"}
-_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*$")
-
-
-def parse_delays(spec: str) -> tuple[float, ...]:
-    """Milliseconds: `START:STOP:STEP` (STOP included when the steps land on it) or `A,B,C`."""
-    found = _RANGE.match(spec)
-    if found:
-        start, stop, step = (float(g) for g in found.groups())
-        if step <= 0 or stop < start:
-            raise ValueError(f"delays {spec!r}: expected START:STOP:STEP with STEP > 0 and STOP >= START")
-        count = int((stop - start) / step + 1e-9) + 1
-        values = [round(start + i * step, 6) for i in range(count)]
-    else:
-        try:
-            values = [float(part) for part in spec.split(",") if part.strip()]
-        except ValueError:
-            raise ValueError(f"delays {spec!r}: expected START:STOP:STEP or a comma-separated list of "
-                             "milliseconds, like 0:400:50 or 0,10,25,50") from None
-    if not values:
-        raise ValueError(f"delays {spec!r}: no delay given")
-    if len(values) > MAX_BUCKETS:
-        raise ValueError(f"delays {spec!r}: {len(values)} buckets, at most {MAX_BUCKETS}")
-    if any(not 0 <= v <= MAX_DELAY_MS for v in values):
-        raise ValueError(f"delays {spec!r}: every delay must be 0-{MAX_DELAY_MS:g} ms")
-    return tuple(dict.fromkeys(values))
-
 
 class Sweep:
     """Hands out delays (ms) in shuffled rounds; thread-safe (one call per iteration)."""

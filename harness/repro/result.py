@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.repro.choices import EXIT_INFRASTRUCTURE, EXIT_OK, EXIT_REPRODUCED
 from harness.repro.compare import CompareVerdict
 from harness.repro.hunt import Bucket
 from harness.repro.outcome import IterationRecord, RunStats, summarize
 
-EXIT_OK, EXIT_REPRODUCED, EXIT_INFRASTRUCTURE = 0, 1, 2
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from harness.device import Device
 from harness.errors import HarnessError
 from harness.logs.logcat import LogcatService
 from harness.net.capabilities import capabilities
+from harness.repro.choices import WINDOWS
 from harness.timeline import Timeline
 
-WINDOWS = ("idle", "framework")
 # ConnectivityService connecting a network (8.x: `... going from null to CONNECTED`): after a flap
 # the network only counts once the framework has reconnected, not while the old one still looks up.
 RECONNECTED = re.compile(r"ConnectivityService: .*EVENT_NETWORK_INFO_CHANGED, going from \S+ to CONNECTED")

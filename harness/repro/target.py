@@ -20,26 +20,13 @@ from harness.embedded import EmbeddedDevices
 from harness.errors import AdbServerError, BadConfiguration
 from harness.logs.signatures import Registry
 from harness.profiles import DeviceProfile, load_profile
+from harness.repro.choices import METHODS, Timing
 from harness.repro.hunt import Sweep
 from harness.repro.session import DeviceSession, IterationSettings
 from harness.repro.stimulus import FlapStimulus, RestartStimulus, Stimulus
 from harness.yamlcheck import ConfigError
 
-METHODS = ("container", "framework", "reboot", "link-flap")
 _CONTAINER_METHODS = ("docker", "podman", "sim")
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Bounds and pacing given on the command line (device seconds; None: the profile's)."""
-
-    network_timeout: float | None = None
-    boot_timeout: float | None = None       # host seconds (adb reconnects are host time)
-    settle: float = 5.0
-    window: str = "framework"
-    down_s: float = 0.0
-    delays_ms: tuple[float, ...] = ()
-    seed: int | None = None
 
 
 @dataclass
