@@ -2,7 +2,9 @@
 
 A module `harness/cli/<name>.py` exposes `add_parser(subparsers)`, which adds its parser and
 sets its handler with `parser.set_defaults(func=handler)`; `handler(args) -> int` returns the
-exit status. Modules are discovered, so a new subcommand touches no other file.
+exit status. Modules are discovered, so a new subcommand touches no other file. When the command line names a
+subcommand, only that module is imported: `harness triage` must not pay for the simulator,
+adbutils or scipy at start-up.
 """
 
 from __future__ import annotations
@@ -17,21 +19,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def subcommand_names() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or one with just the subcommand `only` (same behaviour, faster start)."""
     parser = _Parser(
         prog="harness", description="Test Android's network stack over adb; reproduce the eth0 EBUSY start-up race.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
+    for name in ([only] if only else subcommand_names()):
+        module = importlib.import_module(f"{__name__}.{name}")
         if hasattr(module, "add_parser"):
             module.add_parser(subparsers)
     return parser
 
 
+def _named_subcommand(argv: list[str]) -> str | None:
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if argv and argv[0].startswith("-"):
+        return None            # `harness --help`, `harness -x`: the full parser answers
+    return first if first in subcommand_names() else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    import sys
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_named_subcommand(argv)).parse_args(argv)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -6,36 +6,44 @@ Each module parses one kind of output; `PARSERS` maps the kind names the CLI acc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 
 from harness.parsers.base import ParseResult, Text
-from harness.parsers.dumpsys_connectivity import parse_dumpsys_connectivity
-from harness.parsers.dumpsys_ethernet import parse_dumpsys_ethernet
-from harness.parsers.getprop import parse_getprop
-from harness.parsers.ifconfig import parse_ifconfig
-from harness.parsers.ip import parse_ip_addr, parse_ip_link, parse_ip_route, parse_ip_rule
-from harness.parsers.logcat import parse_logcat
-from harness.parsers.ndc import parse_ndc
-from harness.parsers.netcfg import parse_netcfg
-from harness.parsers.ping import parse_ping
 
 Parser = Callable[[Text], ParseResult]
 
-PARSERS: Mapping[str, Parser] = MappingProxyType({
-    "ifconfig": parse_ifconfig,
-    "netcfg": parse_netcfg,
-    "ip-addr": parse_ip_addr,
-    "ip-link": parse_ip_link,
-    "ip-route": parse_ip_route,
-    "ip-rule": parse_ip_rule,
-    "ping": parse_ping,
-    "getprop": parse_getprop,
-    "ndc": parse_ndc,
-    "logcat": parse_logcat,
-    "dumpsys-connectivity": parse_dumpsys_connectivity,
-    "dumpsys-ethernet": parse_dumpsys_ethernet,
-})
+# kind -> (module, function). Modules load on first use: a caller that needs one parser (triage
+# needs logcat) does not pay for importing the other eleven.
+_LOCATIONS: dict[str, tuple[str, str]] = {
+    "ifconfig": ("ifconfig", "parse_ifconfig"),
+    "netcfg": ("netcfg", "parse_netcfg"),
+    "ip-addr": ("ip", "parse_ip_addr"),
+    "ip-link": ("ip", "parse_ip_link"),
+    "ip-route": ("ip", "parse_ip_route"),
+    "ip-rule": ("ip", "parse_ip_rule"),
+    "ping": ("ping", "parse_ping"),
+    "getprop": ("getprop", "parse_getprop"),
+    "ndc": ("ndc", "parse_ndc"),
+    "logcat": ("logcat", "parse_logcat"),
+    "dumpsys-connectivity": ("dumpsys_connectivity", "parse_dumpsys_connectivity"),
+    "dumpsys-ethernet": ("dumpsys_ethernet", "parse_dumpsys_ethernet"),
+}
+
+
+class _LazyParsers(Mapping[str, Parser]):
+    def __getitem__(self, kind: str) -> Parser:
+        module, function = _LOCATIONS[kind]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), function)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_LOCATIONS)
+
+    def __len__(self) -> int:
+        return len(_LOCATIONS)
+
+
+PARSERS: Mapping[str, Parser] = _LazyParsers()
 
 
 def parser_for(kind: str) -> Parser | None:
