@@ -1,9 +1,10 @@
-"""pytest plugin (pytest11 entry point `android_harness`): options, the device pool, fixtures,
-markers and the report header.
+"""pytest plugin (pytest11 entry point `android_harness`): options, the device pool, markers,
+the report header and the failure reports; the fixtures are in harness.fixtures.
 
 Thin by design: options are resolved by harness.options, devices come from
 `acquire_devices()` (the one place that decides which devices a session gets: later the xdist
-lease point), and fixtures hand out harness.device.Device objects.
+lease point), `requires` markers are parsed by harness.markers, and a failed device test is
+explained (known regression, failing layer, evidence) by harness.outcome.
 
 With no device named, the session starts the embedded virtual device (profile from --profile)
 behind a private adb server, once it knows a collected test needs a device, and stops both when
@@ -17,12 +18,19 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from harness import outcome
 from harness.device import BOOT_TIMEOUT, Device
 from harness.errors import BadConfiguration, DeviceLost, HarnessError, RootUnavailable
+from harness.fixtures import REGISTRY, REQUIREMENTS, uses_harness_devices
+from harness.logs.signatures import load_registry
+from harness.markers import RequiresError, parse_requires
 from harness.options import HarnessOptions, RawSources, from_environment, resolve
+from harness.yamlcheck import ConfigError
 
 if TYPE_CHECKING:
     from harness.embedded import EmbeddedDevices
+
+pytest_plugins = ["harness.fixtures"]      # the fixtures, switched off with this plugin (-p no:android_harness)
 
 OPTIONS = pytest.StashKey[HarnessOptions]()
 POOL = pytest.StashKey["DevicePool | HarnessError"]()
@@ -30,8 +38,12 @@ POOL = pytest.StashKey["DevicePool | HarnessError"]()
 MARKERS = (
     "needs_root: the test needs root on the device; the device fixture gets it (adb root or su) "
     "or skips the test when the device cannot be rooted",
+    "requires(root=, container=, android=, tool=, netd_networks=, ndc=, ethernet=, ethernet_service=, "
+    "restart=): skip the test, with the reasons, on a device that lacks one of these (see harness.markers)",
+    "restarts: the test restarts the device (given to every test using the `restart` fixture); "
+    "deselect with -m 'not restarts'",
+    "slow: the test takes long (e.g. loops restarts); deselect with -m 'not slow'",
 )
-DEVICE_FIXTURES = ("device", "device_pool")
 
 
 @dataclass
@@ -138,14 +150,35 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Parse every `requires` marker now (a malformed one stops the run naming the test), and mark
+    tests that use the `restart` fixture as `restarts` (before -m deselects)."""
+    for item in items:
+        requirements: dict[str, object] = {}
+        for mark in reversed(list(item.iter_markers("requires"))):     # the closest mark wins
+            try:
+                requirements.update(parse_requires(mark.args, mark.kwargs, item.nodeid))
+            except RequiresError as e:
+                raise pytest.UsageError(str(e)) from None
+        if requirements:
+            item.stash[REQUIREMENTS] = requirements
+        if "restart" in getattr(item, "fixturenames", ()) and item.get_closest_marker("restarts") is None:
+            item.add_marker("restarts")
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Acquire the devices before the first test when one needs them, so the header can name them
     and a bad serial stops the run at once instead of failing every test."""
     config = session.config
     if config.option.collectonly or OPTIONS not in config.stash:
         return
-    if not any(_uses_our_devices(item) for item in session.items):
+    if not any(uses_harness_devices(item) for item in session.items):
         return
+    try:
+        config.stash[REGISTRY] = load_registry()
+    except ConfigError as e:
+        raise pytest.UsageError(f"known-regression signatures: {'; '.join(str(e).splitlines())}") from None
     try:
         _pool(config)
     except BadConfiguration as e:
@@ -154,22 +187,41 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         pytest.exit(f"android devices unavailable: {e}", returncode=pytest.ExitCode.INTERNAL_ERROR)
 
 
-def _uses_our_devices(item: pytest.Item) -> bool:
-    """Whether the test gets its devices from this plugin (not from a fixture of the same name
-    that a conftest or test module defines)."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    for name in DEVICE_FIXTURES:
-        definitions = info.name2fixturedefs.get(name)
-        if definitions and getattr(definitions[-1].func, "__module__", None) == __name__:
-            return True
-    return False
-
-
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     pool = config.stash.get(POOL, None)
     return pool.header if isinstance(pool, DevicePool) else []
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """A failed device test, explained: `KNOWN <signature>: <layer> ...` when its logcat excerpt
+    shows a known regression, and the evidence as report sections (and Allure attachments)."""
+    analysis = None
+    evidence = item.stash.get(outcome.EVIDENCE, None)
+    error = call.excinfo.value if call.excinfo is not None else None
+    if evidence is not None and isinstance(error, Exception) and not isinstance(error, _NOT_FAILURES):
+        analysis = outcome.analyse(evidence, error)
+        allure = _allure(item.config)
+        if allure is not None:
+            outcome.note_on_exception(error, analysis)
+    report = yield
+    if analysis is not None and report.failed:
+        outcome.label_report(report, item, analysis)
+        allure = _allure(item.config)
+        if allure is not None:
+            outcome.attach_to_allure(allure, analysis)
+    return report
+
+
+_NOT_FAILURES = (pytest.skip.Exception, pytest.xfail.Exception)
+
+
+def _allure(config: pytest.Config):
+    """The allure module when allure-pytest records this run (--alluredir), else None."""
+    if config.pluginmanager.get_plugin("allure_listener") is None:
+        return None
+    import allure
+    return allure
 
 
 def _pool(config: pytest.Config) -> DevicePool:

@@ -1,0 +1,463 @@
+"""The harness's fixtures (registered by harness.plugin). Each is a thin wrapper over a library call.
+
+Session scope (one device under test, the pool's first: device leasing will decide later):
+    device_profile    the DeviceProfile of the device (None: a real device given without --profile)
+    net               DeviceNet: the probed capabilities (probed as root when the device allows it),
+                      NetCommands, the profile's interface, targets and time bounds
+    device_facts      what `@pytest.mark.requires` is evaluated against
+    logcat_service    one LogcatService for the session (follows restarts)
+    signature_registry  the known-regression signatures
+
+Function scope (each restores what it changes, even when the test fails):
+    logcat            LogcatWindow: the service seen from the test's mark (excerpt, waits, findings)
+    snapshot          SnapshotRecorder: network snapshot before the test, `take()`, diff at the end
+    eth               harness.net.InterfaceControl on the profile's interface, journal restored at teardown
+    connectivity      Connectivity: `connectivity()` -> Verdict, `connectivity.wait(timeout)` -> Verdict
+    restart           Restarts: `restart("container" | "framework" | "reboot")`; afterwards the network
+                      must be back, or the device is restarted again until it is
+
+Every device test also gets, before its other fixtures, its `requires` markers checked (skip with
+the reasons) and a logcat mark, and leaves a FailureEvidence for its report (harness.outcome).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator
+
+import pytest
+
+from harness.container import RestartResult, RestartSettings, restarter_for
+from harness.container.framework import FrameworkRestarter
+from harness.container.reboot import RebootRestarter
+from harness.device import Device
+from harness.errors import RootUnavailable
+from harness.logs.logcat import DEFAULT_BUFFERS, LogcatService
+from harness.logs.sequence import PatternLike
+from harness.logs.triage import TriageResult, triage
+from harness.markers import RESTART_KINDS, DeviceFacts, unmet
+from harness.net import (ConnectivityTargets, DeviceCapabilities, InterfaceControl, NetCommands, NetworkSnapshot,
+                         NetworkTimeout, RestoreFailed, SnapshotDiff, Verdict, capabilities, check, diff,
+                         take_snapshot, wait_for_network)
+from harness.net.connectivity import LAYERS, ConnectivityLayer
+from harness.net.snapshot import SECTIONS
+from harness.outcome import EVIDENCE, FailureEvidence
+from harness.profiles import DeviceProfile, load_profile
+
+if TYPE_CHECKING:
+    from harness.container import Restarter
+    from harness.logs.buffer import LogLine
+    from harness.logs.signatures import Registry
+    from harness.plugin import DevicePool
+    from harness.sim.farm import SimFarm
+
+REQUIREMENTS = pytest.StashKey[dict[str, Any]]()        # parsed `requires`, set at collection
+REGISTRY = pytest.StashKey["Registry"]()                # loaded with the device pool
+
+DEFAULT_NETWORK_TIMEOUT = 60.0      # no profile: how long a network may take to come back
+CRASH_BUFFER_SDK = 21               # logcat has a crash buffer from Android 5.0
+WAIT_SLICE_S = 2.0                  # connectivity.wait looks at the log between checks this often
+KNOWN_FAILURE_GRACE_S = 5.0         # a known regression logged and still no network this long after: give up
+SNAPSHOT_SETTLE_S = 10.0            # after restores, the framework may still be re-applying its state
+RESTORE_RESTARTS = 5                # restarts the `restart` fixture may spend to bring the network back
+VALIDATION_WAIT_S = 10.0            # a settled network: ConnectivityService has validated it (or this passed)
+# What "restored" compares. Not IPv6 addresses: on 8.x the IpManager stopped by a link flap may
+# disable IPv6 after its successor enabled it (AOSP 36fd22b), so a flap can cost eth0 its
+# link-local address for good; the suites test IPv4 Ethernet.
+RESTORE_SECTIONS = tuple(s for s in SECTIONS if s != "ipv6_addresses")
+_METHOD_KIND = {"docker": "container", "podman": "container", "sim": "container",
+                "framework": "framework", "reboot": "reboot"}
+_DEVICE_FIXTURES = ("device", "device_pool")
+_OUR_MODULES = ("harness.plugin", __name__)
+
+
+def uses_harness_devices(item: pytest.Item) -> bool:
+    """Whether the test gets its devices from this plugin (not from a fixture of the same name
+    that a conftest or test module defines)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for name in _DEVICE_FIXTURES:
+        definitions = info.name2fixturedefs.get(name)
+        if definitions and getattr(definitions[-1].func, "__module__", None) in _OUR_MODULES:
+            return True
+    return False
+
+
+def evidence_of(item: pytest.Item) -> FailureEvidence:
+    return item.stash.setdefault(EVIDENCE, FailureEvidence())
+
+
+# -- session: what the device is --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeviceNet:
+    """The device's network tooling (probed) and what its profile expects of its network."""
+
+    device: Device
+    caps: DeviceCapabilities
+    profile: DeviceProfile | None
+
+    @property
+    def commands(self) -> NetCommands:
+        return self.caps.commands
+
+    @property
+    def interface(self) -> str | None:
+        return self.caps.interface
+
+    @property
+    def targets(self) -> ConnectivityTargets:
+        return self.profile.network.connectivity_targets() if self.profile else ConnectivityTargets()
+
+    @property
+    def network_timeout(self) -> float:
+        """How long the network may take to come back after a restart."""
+        return self.profile.restart.network_timeout_s if self.profile else DEFAULT_NETWORK_TIMEOUT
+
+    @property
+    def network_bound(self) -> float:
+        """How soon a healthy device has its network: the profile's expectation, else its timeout."""
+        expected = self.profile.network.expected_within_s if self.profile else None
+        return expected or self.network_timeout
+
+    @property
+    def expected_dns(self) -> tuple[str, ...]:
+        return tuple(self.profile.network.dns) if self.profile else ()
+
+
+def probe_device(device: Device, profile: DeviceProfile | None) -> DeviceNet:
+    """Root the device when its profile allows (the suites change interfaces and talk to netd),
+    then probe its tools; a device that cannot be rooted is probed as it is."""
+    if profile is None or profile.has("root"):
+        try:
+            device.root()
+        except RootUnavailable:
+            pass
+    interface = profile.network.interface if profile else None
+    return DeviceNet(device, capabilities(device, interface=interface, refresh=True), profile)
+
+
+def restart_kinds(net: DeviceNet, farm: SimFarm | None) -> tuple[dict[str, str], dict[str, str]]:
+    """(kind -> method, kind -> why not) for the restart kinds container, framework, reboot."""
+    profile = net.profile
+    methods: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    if profile is None:
+        problems["container"] = "no device profile names its container: give --profile"
+    elif profile.restart_method in ("docker", "podman"):
+        methods["container"] = profile.restart_method
+    elif profile.container is not None:
+        methods["container"] = profile.container.runtime
+    elif profile.kind == "sim" and farm is not None:
+        methods["container"] = "sim"
+    elif profile.kind == "sim":
+        problems["container"] = "the virtual device's control channel is unknown (device given with --serial)"
+    else:
+        problems["container"] = f"profile {profile.name} has no container section (runtime, name)"
+    if net.caps.root:
+        methods["framework"] = "framework"
+    else:
+        problems["framework"] = "`stop; start` needs root, which the device does not give"
+    if profile is None or profile.has("reboot"):
+        methods["reboot"] = "reboot"
+    else:
+        problems["reboot"] = f"profile {profile.name} does not declare the reboot capability"
+    return methods, problems
+
+
+@pytest.fixture(scope="session")
+def device_profile(device_pool: DevicePool) -> DeviceProfile | None:
+    """The profile of the device under test (None for a real device given without --profile)."""
+    name = device_pool.devices[0].profile
+    return load_profile(name) if name else None
+
+
+@pytest.fixture(scope="session")
+def net(device_pool: DevicePool, device_profile: DeviceProfile | None) -> DeviceNet:
+    return probe_device(device_pool.devices[0], device_profile)
+
+
+@pytest.fixture(scope="session")
+def device_facts(net: DeviceNet, device_pool: DevicePool) -> DeviceFacts:
+    methods, problems = restart_kinds(net, _farm(device_pool))
+    return DeviceFacts(net.caps, methods, problems)
+
+
+@pytest.fixture(scope="session")
+def logcat_service(device_pool: DevicePool) -> Iterator[LogcatService]:
+    device = device_pool.devices[0]
+    buffers = DEFAULT_BUFFERS if device.build.sdk >= CRASH_BUFFER_SDK else ("main", "system")
+    service = LogcatService(device, buffers=buffers).start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def signature_registry(pytestconfig: pytest.Config) -> Registry:
+    return pytestconfig.stash[REGISTRY]
+
+
+def _farm(pool: DevicePool) -> SimFarm | None:
+    return pool.embedded.farm if pool.embedded is not None else None
+
+
+# -- per test ---------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _android_harness_test(request: pytest.FixtureRequest) -> None:
+    """Before a test's own fixtures: skip it when the device lacks what it `requires`; give a
+    device test its logcat mark (and with it the evidence for its report)."""
+    requirements = request.node.stash.get(REQUIREMENTS, None)
+    if requirements:
+        reasons = unmet(requirements, request.getfixturevalue("device_facts"))
+        if reasons:
+            pytest.skip("; ".join(reasons))
+    if uses_harness_devices(request.node):
+        request.getfixturevalue("logcat")
+
+
+class LogcatWindow:
+    """The session's logcat seen from one test: everything since the test's mark by default."""
+
+    def __init__(self, service: LogcatService, registry: Registry, android: str) -> None:
+        self.service = service
+        self.registry = registry
+        self.android = android
+        self.mark = service.mark()
+
+    def mark_now(self) -> int:
+        return self.service.mark()
+
+    def excerpt(self, since: int | None = None) -> list[LogLine]:
+        return self.service.excerpt(self.mark if since is None else since)
+
+    def text(self, since: int | None = None) -> str:
+        return "".join(line.text + "\n" for line in self.excerpt(since))
+
+    def lines(self, since: int | None = None, **filters: Any) -> list[LogLine]:
+        return self.service.lines(self.mark if since is None else since, **filters)
+
+    def wait_for(self, patterns: PatternLike | Iterable[PatternLike], timeout: float, *, in_order: bool = True,
+                 since: int | None = None) -> list[LogLine]:
+        return self.service.wait_for(patterns, timeout, in_order=in_order, since=self.mark if since is None else since)
+
+    def assert_sequence(self, patterns: Iterable[PatternLike], *, within: float | None = None,
+                        since: int | None = None) -> list[LogLine]:
+        return self.service.assert_sequence(patterns, within=within, since=self.mark if since is None else since)
+
+    def findings(self, since: int | None = None) -> TriageResult:
+        """Known regressions in the excerpt."""
+        return triage([line.text for line in self.excerpt(since)], self.registry, android=self.android)
+
+
+@pytest.fixture
+def logcat(request: pytest.FixtureRequest, logcat_service: LogcatService, signature_registry: Registry,
+           device_pool: DevicePool) -> LogcatWindow:
+    window = LogcatWindow(logcat_service, signature_registry, device_pool.devices[0].build.release)
+    evidence = evidence_of(request.node)
+    evidence.android, evidence.registry, evidence.excerpt = window.android, signature_registry, window.excerpt
+    return window
+
+
+class SnapshotRecorder:
+    """The network before the test; `take()` for more; `diff()` against the first."""
+
+    def __init__(self, device: Device, interface: str | None, before: NetworkSnapshot | None = None) -> None:
+        self.device = device
+        self.interface = interface
+        self.taken: list[NetworkSnapshot] = [before] if before is not None else []
+        self.before = before if before is not None else self.take()
+
+    def take(self) -> NetworkSnapshot:
+        snapshot = take_snapshot(self.device, interface=self.interface)
+        self.taken.append(snapshot)
+        return snapshot
+
+    def diff(self, after: NetworkSnapshot | None = None, sections: tuple[str, ...] = SECTIONS) -> SnapshotDiff:
+        """What changed since before the test (netIds named by their interface: a network that
+        came back under a new netId is the same network)."""
+        return diff(self.before, after if after is not None else self.take(), ignore_net_ids=True,
+                    sections=sections)
+
+    def restored_diff(self, timeout: float = SNAPSHOT_SETTLE_S) -> SnapshotDiff:
+        """What is not as before (RESTORE_SECTIONS) once nothing is, or after `timeout`: the
+        framework may still be putting its state back after a restore."""
+        deadline = time.monotonic() + timeout
+        while True:
+            changes = self.diff(sections=RESTORE_SECTIONS)
+            if changes.empty or time.monotonic() >= deadline:
+                return changes
+            time.sleep(0.5)
+
+
+def settle_network(net: DeviceNet, service: LogcatService) -> NetworkSnapshot:
+    """The device's network once it is up and ConnectivityService has validated it (each wait
+    bounded; a device whose network does not come is taken as it is): the reference a run
+    compares with, since a device fresh from boot may still be bringing its network up."""
+    try:
+        wait_for_network(net.device, net.network_bound, service, targets=net.targets, interface=net.interface)
+    except NetworkTimeout:
+        pass
+    deadline = time.monotonic() + VALIDATION_WAIT_S
+    while True:
+        snapshot = take_snapshot(net.device, interface=net.interface)
+        pending = [n for n in snapshot.networks.values() if n.interface == net.interface and not n.validated]
+        if not pending or time.monotonic() >= deadline:
+            return snapshot
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def snapshot(request: pytest.FixtureRequest, net: DeviceNet) -> Iterator[SnapshotRecorder]:
+    """Network snapshot before the test; at the end (after every restorer) the device must
+    look as it did, or the teardown fails with the differences."""
+    recorder = SnapshotRecorder(net.device, net.interface)
+    evidence_of(request.node).snapshot_diff = recorder.diff
+    yield recorder
+    changes = recorder.restored_diff()
+    if not changes.empty:
+        raise RestoreFailed(f"the network of {net.device.serial} differs from before the test:\n{changes.render()}",
+                            serial=net.device.serial)
+
+
+@pytest.fixture
+def eth(net: DeviceNet) -> Iterator[InterfaceControl]:
+    """Interface control on the profile's interface; every change is put back at teardown."""
+    control = InterfaceControl(net.device, net.interface)
+    try:
+        yield control
+    finally:
+        control.restore()
+
+
+class Connectivity:
+    """The layered check for the test's device: `connectivity()` now, `wait()` until it passes.
+
+    `wait()` gives up early when the test's log shows a known regression and the network is
+    still not back KNOWN_FAILURE_GRACE_S later: the race it names does not heal by itself.
+    """
+
+    def __init__(self, net: DeviceNet, service: LogcatService, window: LogcatWindow,
+                 evidence: FailureEvidence) -> None:
+        self.net = net
+        self.service = service
+        self.window = window
+        self.evidence = evidence
+        self.waited_s: float | None = None          # how long the last successful wait took
+
+    def __call__(self, layers: Iterable[ConnectivityLayer] = LAYERS) -> Verdict:
+        return self._record(check(self.net.device, self.net.targets, interface=self.net.interface,
+                                  layers=tuple(layers)))
+
+    def wait(self, timeout: float | None = None, *, since: int | None = None) -> Verdict:
+        """The verdict once every layer passes, or the last failing one after `timeout` (default:
+        the profile's bound). `since`: the log mark from which a known regression ends the wait
+        early (default: the test's mark)."""
+        timeout = self.net.network_bound if timeout is None else timeout
+        start = time.monotonic()
+        deadline = start + timeout
+        known_at: float | None = None
+        verdict: Verdict | None = None
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                wait_for_network(self.net.device, max(0.1, min(WAIT_SLICE_S, left)), self.service,
+                                 targets=self.net.targets, interface=self.net.interface)
+                self.waited_s = time.monotonic() - start
+                return self()
+            except NetworkTimeout as e:
+                verdict = e.verdict
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            if known_at is None and self.window.findings(since).known:
+                known_at = now
+            if known_at is not None and now - known_at >= KNOWN_FAILURE_GRACE_S:
+                break
+        return self._record(verdict) if verdict is not None else self()
+
+    def _record(self, verdict: Verdict) -> Verdict:
+        self.evidence.verdicts.append(verdict)
+        return verdict
+
+
+@pytest.fixture
+def connectivity(request: pytest.FixtureRequest, net: DeviceNet, logcat_service: LogcatService,
+                 logcat: LogcatWindow) -> Connectivity:
+    evidence = evidence_of(request.node)
+    checker = Connectivity(net, logcat_service, logcat, evidence)
+    evidence.fresh_verdict = lambda: check(net.device, net.targets, interface=net.interface)
+    return checker
+
+
+class Restarts:
+    """Restart the device under test by kind; the boot is waited for (and root given back), the
+    network is the test's to check. At teardown the network must be back: the device is
+    restarted again (its profile's way) until it is, RESTORE_RESTARTS times at most."""
+
+    def __init__(self, net: DeviceNet, facts: DeviceFacts, farm: SimFarm | None, service: LogcatService,
+                 connectivity: Connectivity, evidence: FailureEvidence) -> None:
+        self.net = net
+        self.facts = facts
+        self.farm = farm
+        self.service = service
+        self.connectivity = connectivity
+        self.evidence = evidence
+        self.results: list[RestartResult] = []
+        self.last_mark: int | None = None           # the log mark just before the latest restart
+
+    @property
+    def default_kind(self) -> str:
+        method = self.net.profile.restart_method if self.net.profile else None
+        kind = _METHOD_KIND.get(method or "", "framework" if self.net.caps.root else "reboot")
+        return kind if kind in self.facts.restarts else next(iter(self.facts.restarts), kind)
+
+    def __call__(self, kind: str | None = None) -> RestartResult:
+        """Restart ("container", "framework" or "reboot"; default: the profile's method). A kind
+        the device cannot do skips the test; a restart that fails raises its HarnessError."""
+        kind = kind or self.default_kind
+        if kind not in RESTART_KINDS:
+            raise ValueError(f"restart kind {kind!r} is invalid: expected one of {', '.join(RESTART_KINDS)}")
+        if kind not in self.facts.restarts:
+            pytest.skip(f"cannot restart by {kind}: {self.facts.restart_problems.get(kind, 'not available')}")
+        self.last_mark = self.service.mark()
+        result = self._restarter(kind).restart(self.net.device, logcat=self.service)
+        self.results.append(result)
+        self.evidence.restarts.append(result)
+        result.raise_for_error()
+        return result
+
+    def _restarter(self, kind: str) -> Restarter:
+        method = self.facts.restarts[kind]
+        profile = self.net.profile
+        if profile is None:
+            settings = RestartSettings(wait_for_network=False, interface=self.net.interface)
+            return FrameworkRestarter(settings) if method == "framework" else RebootRestarter(settings)
+        settings = dataclasses.replace(RestartSettings.from_profile(profile), wait_for_network=False)
+        return restarter_for(profile, method=method, farm=self.farm, settings=settings)
+
+    def restore(self) -> None:
+        if not self.results:
+            return
+        verdict = self.connectivity.wait(self.net.network_timeout, since=self.last_mark)
+        attempts = 0
+        while not verdict.ok and attempts < RESTORE_RESTARTS:
+            attempts += 1
+            self(self.default_kind)
+            verdict = self.connectivity.wait(self.net.network_timeout, since=self.last_mark)
+        if not verdict.ok:
+            raise RestoreFailed(f"{self.net.device.serial} has no network after the test's restarts and "
+                                f"{attempts} more: {verdict.headline()}", serial=self.net.device.serial)
+
+
+@pytest.fixture
+def restart(request: pytest.FixtureRequest, net: DeviceNet, device_facts: DeviceFacts, device_pool: DevicePool,
+            logcat_service: LogcatService, connectivity: Connectivity) -> Iterator[Restarts]:
+    restarts = Restarts(net, device_facts, _farm(device_pool), logcat_service, connectivity,
+                        evidence_of(request.node))
+    yield restarts
+    restarts.restore()
