@@ -318,6 +318,8 @@ class Device:
 
     def _diagnosed(self, error: HarnessError) -> HarnessError:
         """Add what the adb server says about the device now; a dead server is the real cause."""
+        if isinstance(error, AdbServerError):
+            return self._server_or_device(error)
         if not isinstance(error, (DeviceUnavailable, CommandTimeout)):
             return error
         if isinstance(error, DeviceUnavailable):
@@ -330,6 +332,18 @@ class Device:
         except HarnessError:
             return error
         return error.with_evidence(device_state=state)
+
+    def _server_or_device(self, error: AdbServerError) -> HarnessError:
+        """The server closes a client's connection without a word when the device's transport
+        drops under it (a reboot, a container restart). If the server still answers, the device
+        went away, not the server."""
+        try:
+            state = self._state(_Deadline(_PROBE_S))
+        except HarnessError:
+            return error
+        self._forget_connection()
+        return DeviceLost(f"{self.serial}: the adb server closed the stream; the device is now {state}",
+                          error.evidence, device_state=state)
 
     def _open(self, service: str, deadline: _Deadline) -> _HostConnection:
         conn = _HostConnection(self.host, self.port, deadline)
