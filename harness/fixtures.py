@@ -7,6 +7,7 @@ Session scope (one device under test, the pool's first: device leasing will deci
     device_facts      what `@pytest.mark.requires` is evaluated against
     logcat_service    one LogcatService for the session (follows restarts)
     signature_registry  the known-regression signatures
+    session_start     the device with its network, settled (restarted past a known start-up race)
 
 Function scope (each restores what it changes, even when the test fails):
     logcat            LogcatWindow: the service seen from the test's mark (excerpt, waits, findings)
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
 REQUIREMENTS = pytest.StashKey[dict[str, Any]]()        # parsed `requires`, set at collection
 REGISTRY = pytest.StashKey["Registry"]()                # loaded with the device pool
+SESSION_NOTES = pytest.StashKey[list[str]]()            # for the terminal summary
 
 DEFAULT_NETWORK_TIMEOUT = 60.0      # no profile: how long a network may take to come back
 CRASH_BUFFER_SDK = 21               # logcat has a crash buffer from Android 5.0
@@ -223,11 +225,11 @@ def _android_harness_test(request: pytest.FixtureRequest) -> None:
 class LogcatWindow:
     """The session's logcat seen from one test: everything since the test's mark by default."""
 
-    def __init__(self, service: LogcatService, registry: Registry, android: str) -> None:
+    def __init__(self, service: LogcatService, registry: Registry, android: str, mark: int | None = None) -> None:
         self.service = service
         self.registry = registry
         self.android = android
-        self.mark = service.mark()
+        self.mark = service.mark() if mark is None else mark
 
     def mark_now(self) -> int:
         return self.service.mark()
@@ -294,23 +296,6 @@ class SnapshotRecorder:
             time.sleep(0.5)
 
 
-def settle_network(net: DeviceNet, service: LogcatService) -> NetworkSnapshot:
-    """The device's network once it is up and ConnectivityService has validated it (each wait
-    bounded; a device whose network does not come is taken as it is): the reference a run
-    compares with, since a device fresh from boot may still be bringing its network up."""
-    try:
-        wait_for_network(net.device, net.network_bound, service, targets=net.targets, interface=net.interface)
-    except NetworkTimeout:
-        pass
-    deadline = time.monotonic() + VALIDATION_WAIT_S
-    while True:
-        snapshot = take_snapshot(net.device, interface=net.interface)
-        pending = [n for n in snapshot.networks.values() if n.interface == net.interface and not n.validated]
-        if not pending or time.monotonic() >= deadline:
-            return snapshot
-        time.sleep(0.5)
-
-
 @pytest.fixture
 def snapshot(request: pytest.FixtureRequest, net: DeviceNet) -> Iterator[SnapshotRecorder]:
     """Network snapshot before the test; at the end (after every restorer) the device must
@@ -350,8 +335,10 @@ class Connectivity:
         self.waited_s: float | None = None          # how long the last successful wait took
 
     def __call__(self, layers: Iterable[ConnectivityLayer] = LAYERS) -> Verdict:
-        return self._record(check(self.net.device, self.net.targets, interface=self.net.interface,
-                                  layers=tuple(layers)))
+        return self._record(self._check(layers))
+
+    def _check(self, layers: Iterable[ConnectivityLayer] = LAYERS) -> Verdict:
+        return check(self.net.device, self.net.targets, interface=self.net.interface, layers=tuple(layers))
 
     def wait(self, timeout: float | None = None, *, since: int | None = None) -> Verdict:
         """The verdict once every layer passes, or the last failing one after `timeout` (default:
@@ -367,8 +354,12 @@ class Connectivity:
             try:
                 wait_for_network(self.net.device, max(0.1, min(WAIT_SLICE_S, left)), self.service,
                                  targets=self.net.targets, interface=self.net.interface)
-                self.waited_s = time.monotonic() - start
-                return self()
+                # The full verdict, which must confirm it: a network that was up for a moment
+                # (e.g. until a late stopAllIP() of an old IpManager) is not back yet.
+                verdict = self._check()
+                if verdict.ok:
+                    self.waited_s = time.monotonic() - start
+                    return self._record(verdict)
             except NetworkTimeout as e:
                 verdict = e.verdict
             now = time.monotonic()
@@ -390,7 +381,7 @@ def connectivity(request: pytest.FixtureRequest, net: DeviceNet, logcat_service:
                  logcat: LogcatWindow) -> Connectivity:
     evidence = evidence_of(request.node)
     checker = Connectivity(net, logcat_service, logcat, evidence)
-    evidence.fresh_verdict = lambda: check(net.device, net.targets, interface=net.interface)
+    evidence.fresh_verdict = checker._check
     return checker
 
 
@@ -441,17 +432,23 @@ class Restarts:
         return restarter_for(profile, method=method, farm=self.farm, settings=settings)
 
     def restore(self) -> None:
-        if not self.results:
-            return
-        verdict = self.connectivity.wait(self.net.network_timeout, since=self.last_mark)
-        attempts = 0
-        while not verdict.ok and attempts < RESTORE_RESTARTS:
-            attempts += 1
+        if self.results:
+            self.ensure_network()
+
+    def ensure_network(self, verdict: Verdict | None = None, attempts: int = RESTORE_RESTARTS) -> Verdict:
+        """The network back: waited for (unless `verdict` already says it is missing), then the
+        device restarted its default way until it is, `attempts` times at most."""
+        if verdict is None:
+            verdict = self.connectivity.wait(self.net.network_timeout, since=self.last_mark)
+        spent = 0
+        while not verdict.ok and spent < attempts:
+            spent += 1
             self(self.default_kind)
             verdict = self.connectivity.wait(self.net.network_timeout, since=self.last_mark)
         if not verdict.ok:
-            raise RestoreFailed(f"{self.net.device.serial} has no network after the test's restarts and "
-                                f"{attempts} more: {verdict.headline()}", serial=self.net.device.serial)
+            raise RestoreFailed(f"{self.net.device.serial} has no network, also after {spent} more restart(s): "
+                                f"{verdict.headline()}", serial=self.net.device.serial)
+        return verdict
 
 
 @pytest.fixture
@@ -461,3 +458,65 @@ def restart(request: pytest.FixtureRequest, net: DeviceNet, device_facts: Device
                         evidence_of(request.node))
     yield restarts
     restarts.restore()
+
+
+# -- session start: a device with its network --------------------------------------------------
+
+@dataclass(frozen=True)
+class SessionStart:
+    """The device as the session's tests find it."""
+
+    verdict: Verdict
+    snapshot: NetworkSnapshot           # the settled network: what the run must leave behind
+    boot_finding: str | None = None     # the known regression the device came up with, when it had no network
+    restarts: int = 0                   # restarts spent to get past it
+
+    def note(self, serial: str) -> str | None:
+        if self.boot_finding is None:
+            return None
+        return (f"{serial} had no network at the start of the session ({self.boot_finding}); "
+                f"restarted {self.restarts} time(s) before the tests")
+
+
+def start_session(net: DeviceNet, facts: DeviceFacts, farm: SimFarm | None, service: LogcatService,
+                  registry: Registry) -> SessionStart:
+    """Wait for the device's network. A device that came up without one and whose log shows a
+    known regression (a start-up race) is restarted until it has one, so the tests test what
+    they are about; the finding is kept for the report. Then wait (bounded) until
+    ConnectivityService has validated the network: a device fresh from boot is still settling."""
+    window = LogcatWindow(service, registry, net.caps.release, mark=0)     # everything captured so far
+    evidence = FailureEvidence()
+    connectivity = Connectivity(net, service, window, evidence)
+    verdict = connectivity.wait(net.network_bound)
+    finding, restarts = None, 0
+    boot = window.findings()
+    if not verdict.ok and boot.known and facts.restarts:
+        finding = boot.verdicts()[0]
+        recovery = Restarts(net, facts, farm, service, connectivity, evidence)
+        verdict = recovery.ensure_network(verdict)
+        restarts = len(recovery.results)
+    return SessionStart(verdict, _validated_snapshot(net), finding, restarts)
+
+
+def _validated_snapshot(net: DeviceNet) -> NetworkSnapshot:
+    deadline = time.monotonic() + VALIDATION_WAIT_S
+    while True:
+        snapshot = take_snapshot(net.device, interface=net.interface)
+        pending = [n for n in snapshot.networks.values() if n.interface == net.interface and not n.validated]
+        if not pending or time.monotonic() >= deadline:
+            return snapshot
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def session_start(pytestconfig: pytest.Config, net: DeviceNet, device_facts: DeviceFacts, device_pool: DevicePool,
+                  logcat_service: LogcatService, signature_registry: Registry,
+                  record_testsuite_property: Any) -> SessionStart:
+    """The device with its network (see start_session); a known regression it came up with is
+    noted in the terminal summary and as a JUnit testsuite property."""
+    start = start_session(net, device_facts, _farm(device_pool), logcat_service, signature_registry)
+    note = start.note(net.device.serial)
+    if note is not None:
+        pytestconfig.stash.setdefault(SESSION_NOTES, []).append(note)
+        record_testsuite_property("session_start", note)
+    return start

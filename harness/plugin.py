@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from harness import outcome
+from harness import fixtures, outcome
 from harness.device import BOOT_TIMEOUT, Device
 from harness.errors import BadConfiguration, DeviceLost, HarnessError, RootUnavailable
-from harness.fixtures import REGISTRY, REQUIREMENTS, uses_harness_devices
+from harness.fixtures import REGISTRY, REQUIREMENTS, SESSION_NOTES, uses_harness_devices
 from harness.logs.signatures import load_registry
 from harness.markers import RequiresError, parse_requires
 from harness.options import HarnessOptions, RawSources, from_environment, resolve
@@ -30,8 +30,7 @@ from harness.yamlcheck import ConfigError
 if TYPE_CHECKING:
     from harness.embedded import EmbeddedDevices
 
-pytest_plugins = ["harness.fixtures"]      # the fixtures, switched off with this plugin (-p no:android_harness)
-
+FIXTURES_PLUGIN = "android_harness_fixtures"
 OPTIONS = pytest.StashKey[HarnessOptions]()
 POOL = pytest.StashKey["DevicePool | HarnessError"]()
 
@@ -64,7 +63,8 @@ def acquire_devices(options: HarnessOptions) -> DevicePool:
     if options.embedded:
         from harness.embedded import EmbeddedDevices     # imports the virtual device: only when used
         address = options.adb_server.value
-        lab = EmbeddedDevices(options.profile.value, adb_address=str(address) if address else None)
+        lab = EmbeddedDevices(options.profile.value, adb_address=str(address) if address else None,
+                              clock_scale=options.clock_scale.value)
         lab.start()
         pool = DevicePool(lab.devices(), embedded=lab)
     else:
@@ -119,21 +119,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--profile", dest="android_profile", default=None, metavar="NAME|PATH",
                     help="device profile (device_profiles/NAME.yaml or a path); env HARNESS_PROFILE, "
                          "ini device_profile. Default: sim-android-8.1-buggy for the embedded device")
+    group.addoption("--sim-clock-scale", dest="android_sim_clock_scale", default=None, metavar="X",
+                    help="device seconds per host second of the embedded virtual device (0.25: four times "
+                         "faster); env HARNESS_SIM_CLOCK_SCALE, ini sim_clock_scale. Default: its profile's")
     parser.addini("android_serial", "devices to test (whitespace-separated serials)", type="args", default=[])
     parser.addini("adb_server", "adb server HOST:PORT", default="")
     parser.addini("device_profile", "device profile name or path", default="")
+    parser.addini("sim_clock_scale", "clock scale of the embedded virtual device", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    # The fixtures live in their own module, registered with (and only with) this plugin.
+    if not config.pluginmanager.is_registered(fixtures):
+        config.pluginmanager.register(fixtures, FIXTURES_PLUGIN)
     raw = RawSources(cli_serials=config.getoption("android_serial"),
                      cli_adb_server=config.getoption("android_adb_server"),
                      cli_profile=config.getoption("android_profile"),
                      env=from_environment(),
                      ini_serials=list(config.getini("android_serial")),
                      ini_adb_server=str(config.getini("adb_server")),
-                     ini_profile=str(config.getini("device_profile")))
+                     ini_profile=str(config.getini("device_profile")),
+                     cli_clock_scale=config.getoption("android_sim_clock_scale"),
+                     ini_clock_scale=str(config.getini("sim_clock_scale")))
     try:
         options = resolve(raw)
         if options.embedded or options.profile.source != "default":
@@ -185,6 +194,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         raise pytest.UsageError(e.message) from None
     except HarnessError as e:
         pytest.exit(f"android devices unavailable: {e}", returncode=pytest.ExitCode.INTERNAL_ERROR)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    for note in config.stash.get(SESSION_NOTES, []):
+        terminalreporter.write_line(f"android: {note}")
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:

@@ -1,9 +1,11 @@
 """The QA suites' shared settings: they run unchanged on real devices, emulators, containers and
 the virtual device (`pytest suites/ --profile NAME`, or `--serial`/`--adb-server` for real ones).
 
-Every suite test gets a network snapshot before it and a logcat mark (its evidence when it fails;
-its teardown fails when the network is not as before). The whole run is checked the same way:
-the device's network after the last test must equal the one before the first.
+The run starts from a device with its network (`session_start`: one that came up in a known
+start-up race is restarted first, and the terminal summary says so). Every suite test gets a
+network snapshot before it and a logcat mark (its evidence when it fails; its teardown fails when
+the network is not as before). The whole run is checked the same way: the device's network after
+the last test must equal the one before the first.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from harness.fixtures import DeviceNet, SnapshotRecorder, settle_network
-from harness.logs.logcat import LogcatService
+from harness.fixtures import DeviceNet, SessionStart, SnapshotRecorder
 from harness.net import RestoreFailed, validate
 
 DEFAULT_EBUSY_RESTARTS = 3
@@ -62,8 +63,8 @@ def ebusy_restarts(pytestconfig: pytest.Config) -> int:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _run_leaves_the_network_as_found(net: DeviceNet, logcat_service: LogcatService) -> Iterator[None]:
-    recorder = SnapshotRecorder(net.device, net.interface, before=settle_network(net, logcat_service))
+def _run_leaves_the_network_as_found(net: DeviceNet, session_start: SessionStart) -> Iterator[None]:
+    recorder = SnapshotRecorder(net.device, net.interface, before=session_start.snapshot)
     yield
     changes = recorder.restored_diff()
     if not changes.empty:
