@@ -12,6 +12,7 @@ import random
 from typing import Protocol
 
 from harness.sim.clock import Scheduler
+from harness.sim.faults import DeviceFaults
 from harness.sim.fs import VirtualFS
 from harness.sim.processes import ProcessTable
 from harness.sim.profile import SimProfile
@@ -53,8 +54,10 @@ class VirtualDevice:
         self.alive = True              # False once killed: never accepts TCP again
         self.boot_count = 0
         self.android = None            # the Android system of the current boot (model)
+        self.faults = DeviceFaults(self, profile.sim.faults)    # injected faults (profile, control channel)
         self._init_storage()
         self.power_on()
+        self.faults.arm()
 
     # -- identity ---------------------------------------------------------------------------
     @property

@@ -10,6 +10,10 @@ Public API (parent side, what the harness uses):
         farm.control("restart", serial=s, down_s=1)   container restart: TCP drops, fresh boot
         farm.control("reboot", serial=s)              same as the device's own reboot
         farm.control("kill", serial=s)                the device is gone for good
+        farm.control("fault", serial=s, set={...})    fault settings (harness/sim/faults.py), or clear=True
+        farm.control("faults", serial=s)              fault settings, counts and events (evidence)
+        farm.control("adbd_restart" | "netd_crash" | "reboot_after" | "log_flood", serial=s, ...)
+    SimFarm.attach("127.0.0.1", control_port)         control a farm another process started
     FarmError                                         start/stop/control failures, with the
                                                       child's stderr when it died
 
@@ -48,9 +52,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from pydantic import ValidationError
+
 from harness.sim.adbd.server import AdbdServer
+from harness.sim.android.logd import BUFFERS
 from harness.sim.clock import Scheduler
 from harness.sim.device import VirtualDevice
+from harness.sim.faults import DeviceFaults, FaultSettings
 from harness.sim.profile import SimProfile, load_sim_profile
 from harness.yamlcheck import ConfigError
 
@@ -87,11 +95,17 @@ OpHandler = Callable[["FarmRuntime", dict[str, Any]], dict[str, Any]]
 OPS: dict[str, OpHandler] = {}
 
 
-def control_op(name: str) -> Callable[[OpHandler], OpHandler]:
-    """Register a control op: `handler(runtime, request) -> extra reply fields`; raise OpError."""
+FAULT_OPS: set[str] = set()      # listed apart in the unknown-op error: the container runtime's ops first
+
+
+def control_op(name: str, *, fault: bool = False) -> Callable[[OpHandler], OpHandler]:
+    """Register a control op: `handler(runtime, request) -> extra reply fields`; raise OpError.
+    `fault`: the op injects a fault (harness/sim/faults.py) rather than playing the runtime."""
 
     def register(handler: OpHandler) -> OpHandler:
         OPS[name] = handler
+        if fault:
+            FAULT_OPS.add(name)
         return handler
 
     return register
@@ -172,7 +186,9 @@ class FarmRuntime:
             return {"ok": False, "error": 'expected a JSON object with a string "op"'}
         handler = OPS.get(request["op"])
         if handler is None:
-            return {"ok": False, "error": f"unknown op {request['op']!r} (known: {', '.join(sorted(OPS))})"}
+            runtime_ops = ", ".join(sorted(set(OPS) - FAULT_OPS))
+            return {"ok": False, "error": f"unknown op {request['op']!r} (known: {runtime_ops}; "
+                                         f"faults: {', '.join(sorted(FAULT_OPS))})"}
         try:
             return {"ok": True, **handler(self, request)}
         except OpError as exc:
@@ -227,6 +243,65 @@ def _op_reboot(runtime: FarmRuntime, request: dict[str, Any]) -> dict[str, Any]:
 @control_op("kill")
 def _op_kill(runtime: FarmRuntime, request: dict[str, Any]) -> dict[str, Any]:
     runtime.find(request).device.kill()
+    return {}
+
+
+def _faults_of(request: dict[str, Any], runtime: FarmRuntime) -> DeviceFaults:
+    return runtime.find(request).device.faults
+
+
+@control_op("fault", fault=True)
+def _op_fault(runtime: FarmRuntime, request: dict[str, Any]) -> dict[str, Any]:
+    """{"set": {...FaultSettings...}} replaces the device's fault settings; {"clear": true} ends them."""
+    faults = _faults_of(request, runtime)
+    if request.get("clear") is True:
+        faults.apply(FaultSettings())
+    elif isinstance(request.get("set"), dict):
+        try:
+            faults.apply(FaultSettings.model_validate(request["set"]))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'set'}: {e['msg']}" for e in exc.errors())
+            raise OpError(f"bad fault settings: {problems}") from None
+    else:
+        raise OpError('expected {"set": {fault settings}} or {"clear": true}')
+    return faults.describe()
+
+
+@control_op("faults", fault=True)
+def _op_faults(runtime: FarmRuntime, request: dict[str, Any]) -> dict[str, Any]:
+    """The device's fault settings, how often each fault fired, and the latest fault events."""
+    return _faults_of(request, runtime).describe()
+
+
+@control_op("adbd_restart", fault=True)
+def _op_adbd_restart(runtime: FarmRuntime, request: dict[str, Any]) -> dict[str, Any]:
+    _faults_of(request, runtime).restart_adbd()
+    return {}
+
+
+@control_op("reboot_after", fault=True)
+def _op_reboot_after(runtime: FarmRuntime, request: dict[str, Any]) -> dict[str, Any]:
+    """A spontaneous reboot `delay_s` device seconds from now."""
+    hosted = runtime.find(request)
+    hosted.scheduler.call_later(_number(request, "delay_s", 0.0, 0.0, MAX_DOWN_S), hosted.device.faults.reboot)
+    return {}
+
+
+@control_op("netd_crash", fault=True)
+def _op_netd_crash(runtime: FarmRuntime, request: dict[str, Any]) -> dict[str, Any]:
+    if not _faults_of(request, runtime).crash_netd():
+        raise OpError("netd is not running on this device")
+    return {}
+
+
+@control_op("log_flood", fault=True)
+def _op_log_flood(runtime: FarmRuntime, request: dict[str, Any]) -> dict[str, Any]:
+    """`lines` records written at once to `buffer` (default main): logd's ring wraps."""
+    buffer = request.get("buffer", "main")
+    if buffer not in BUFFERS:
+        raise OpError(f"buffer must be one of {', '.join(BUFFERS)}, got {buffer!r}")
+    faults = _faults_of(request, runtime)
+    faults.flood_log(int(_number(request, "lines", 5000, 1, 1_000_000)), buffer)
     return {}
 
 
@@ -357,6 +432,14 @@ class SimFarm:
         self.control_port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr = None
+
+    @classmethod
+    def attach(cls, host: str, control_port: int) -> "SimFarm":
+        """The control channel of a farm that another process started (an xdist controller, a
+        `harness sim`): control() works, stop() leaves the farm running."""
+        farm = cls(host=host, control_port=control_port)
+        farm.control_port = control_port
+        return farm
 
     @property
     def serials(self) -> list[str]:

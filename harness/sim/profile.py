@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from harness.sim.android.timing import BootModel, TimingModel
+from harness.sim.faults import FaultSettings
 from harness.yamlcheck import ConfigError, load_model
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "device_profiles"
@@ -86,6 +87,7 @@ class SimSection(Strict):
     log_buffer_kb: dict[LogBufferName, Annotated[StrictInt, Field(ge=64, le=262144)]] = Field(default_factory=dict)
     timing: TimingModel = Field(default_factory=TimingModel)
     boot: BootModel = Field(default_factory=BootModel)
+    faults: FaultSettings = Field(default_factory=FaultSettings)   # harness/sim/faults.py: off by default
 
 
 class SimProfile(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections import deque
 from typing import TYPE_CHECKING
 
 from harness.sim.adbd.connection import (AdbdConnection, Connected, Event, OpenRequested,
@@ -26,7 +27,7 @@ READ_SIZE = 256 * 1024
 class _Stream:
     """A ServiceStream bound to one adb stream of a session."""
 
-    def __init__(self, session: "Session", local_id: int) -> None:
+    def __init__(self, session: "Session", local_id: int, drop_after: int | None = None) -> None:
         self._session = session
         self.local_id = local_id
         self.inbound = Input()
@@ -34,6 +35,9 @@ class _Stream:
         self.after_close: AfterClose | None = None
         self.closed = False
         self._writable = asyncio.Event()
+        self.command = ""                    # the service, for the fault's evidence
+        self._drop_after = drop_after        # fault: the connection drops once this much was written
+        self._written = 0
 
     @property
     def max_payload(self) -> int:
@@ -42,6 +46,9 @@ class _Stream:
     def write(self, record: bytes) -> None:
         self._session.conn.write(self.local_id, record)
         self._session.flush()
+        self._written += len(record)
+        if self._drop_after is not None and self._written >= self._drop_after:
+            self._session.drop_for_fault(self.command, f"after {self._written} bytes of output")
 
     async def drain(self) -> None:
         # Keep about one WRTE queued behind the one in flight: enough to stream at full speed.
@@ -62,6 +69,8 @@ class Session:
         self._writer: asyncio.StreamWriter | None = None
         self._streams: dict[int, _Stream] = {}
         self._closed = False
+        self._delayed: deque[tuple[float, bytes]] = deque()    # fault latency: (due, data) in order
+        self._delay_timer: asyncio.TimerHandle | None = None
 
     async def run(self) -> None:
         try:
@@ -85,6 +94,10 @@ class Session:
     def close(self) -> None:
         """Drop the TCP connection (CLSEs already queued are flushed first); stop every service."""
         self._closed = True
+        if self._delay_timer is not None:
+            self._delay_timer.cancel()
+            self._delay_timer = None
+        self._delayed.clear()
         for stream in self._streams.values():
             if stream.task is not None:
                 stream.task.cancel()
@@ -96,8 +109,34 @@ class Session:
 
     def flush(self) -> None:
         data = self.conn.data_to_send()
+        delay = self.device.faults.send_delay_s()
+        if data and (delay or self._delayed):
+            loop = asyncio.get_running_loop()
+            self._delayed.append((loop.time() + delay, data))
+            if self._delay_timer is None:
+                self._delay_timer = loop.call_at(self._delayed[0][0], self._send_delayed)
+            return
+        self._send(data)
+
+    def _send(self, data: bytes) -> None:
         if data and self._writer is not None and not self._writer.is_closing():
             self._writer.write(data)
+
+    def _send_delayed(self) -> None:
+        """Send what is due, in the order it was queued (a slow device reorders nothing)."""
+        loop = asyncio.get_running_loop()
+        self._delay_timer = None
+        while self._delayed and self._delayed[0][0] <= loop.time():
+            self._send(self._delayed.popleft()[1])
+        if self._delayed:
+            self._delay_timer = loop.call_at(self._delayed[0][0], self._send_delayed)
+
+    def drop_for_fault(self, service: str, when: str) -> None:
+        """The transport-drop fault: the TCP connection goes away in the middle of a command."""
+        if self._closed:
+            return
+        self.device.faults.record("transport_drop", f"TCP connection dropped {when}: {service!r}")
+        self.close()
 
     # -- events ---------------------------------------------------------------------------
     def _handle(self, events: list[Event]) -> None:
@@ -124,9 +163,16 @@ class Session:
             self.conn.refuse(event.host_id)
             return
         local_id = self.conn.accept(event.host_id)
-        stream = _Stream(self, local_id)
+        drop_after = None
+        if event.service.startswith(("shell", "exec:")):
+            drop_after = self.device.faults.drop_after()
+        stream = _Stream(self, local_id, drop_after)
+        stream.command = event.service
         self._streams[local_id] = stream
         stream.task = asyncio.get_running_loop().create_task(self._run_service(stream, service))
+        if drop_after == 0:
+            asyncio.get_running_loop().call_soon(self.drop_for_fault, event.service,
+                                                 "at the start of the command")
 
     def _on_closed(self, event: StreamClosed) -> None:
         stream = self._streams.pop(event.local_id, None)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from harness.sim.adbd.shell_protocol import (PacketId, ShellPacketReader, ShellRequest,
                                              encode_packet, exit_packet)
 from harness.sim.adbd.stream import ServiceStream
+from harness.sim.faults import hang_forever
 from harness.sim.shell.api import Input, Output
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ async def _run_or_interact(device: "VirtualDevice", request: ShellRequest, stdin
 
 async def _run(device: "VirtualDevice", command: str, stdin: Input, stdout: Output,
                stderr: Output) -> int:
+    if device.faults.hangs(command):
+        await hang_forever()
     try:
         status = await device.run_shell(command, stdin, stdout, stderr)
     except asyncio.CancelledError:

@@ -181,6 +181,9 @@ class AndroidSystem:
             self.kernel.set_carrier(self.interface, carrier)
 
     def _boot_completed(self) -> None:
+        if self.device.faults.boot_hangs:
+            self.device.faults.record("boot_hang", "boot never completes: sys.boot_completed not set")
+            return
         server = self.system_server
         if server is None or not server.ready:
             self._boot_completed_due = True        # completes when system_server is ready
