@@ -11,10 +11,7 @@ largest `.txt` member is scanned).
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import sys
-import zipfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -51,16 +48,24 @@ def _open_input(name: str, stack: ExitStack) -> IO[bytes]:
         raw = sys.stdin.buffer if name == "-" else stack.enter_context(open(name, "rb"))
         head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
         if head.startswith(_GZIP_MAGIC):
+            import gzip             # here: plain logs, the common case, never need it
             return stack.enter_context(gzip.GzipFile(fileobj=raw))
         if head.startswith(_ZIP_MAGIC):
-            archive = stack.enter_context(zipfile.ZipFile(raw))
-            texts = [i for i in archive.infolist() if i.filename.endswith(".txt")]
-            if not texts:
-                raise InputError(f"{name}: zip archive has no .txt member (expected a bugreport)")
-            return stack.enter_context(archive.open(max(texts, key=lambda i: i.file_size)))
+            return _largest_text_member(name, raw, stack)
         return raw
     except OSError as e:
         raise InputError(f"cannot read {name}: {e.strerror or e}") from None
+
+
+def _largest_text_member(name: str, raw: IO[bytes], stack: ExitStack) -> IO[bytes]:
+    """A bugreport zip's main text: its largest `.txt` member."""
+    import zipfile
+    try:
+        archive = stack.enter_context(zipfile.ZipFile(raw))
+        texts = [i for i in archive.infolist() if i.filename.endswith(".txt")]
+        if not texts:
+            raise InputError(f"{name}: zip archive has no .txt member (expected a bugreport)")
+        return stack.enter_context(archive.open(max(texts, key=lambda i: i.file_size)))
     except zipfile.BadZipFile as e:
         raise InputError(f"cannot read {name}: bad zip archive: {e}") from None
 
@@ -82,18 +87,18 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: `harness` imports every subcommand module to build its parser.
     from harness.logs.signatures import load_registry
     from harness.logs.triage import triage_stream
-    from harness.yamlcheck import ConfigError
 
     try:
         registry = load_registry(args.signatures)
         with ExitStack() as stack:
             result = triage_stream(_open_input(args.file, stack), registry, android=args.android)
-    except (InputError, ConfigError, ValueError) as e:
+    except (InputError, ValueError) as e:     # ValueError: a bad --android, a ConfigError (registry)
         print(f"harness triage: error: {e}", file=sys.stderr)
         return EXIT_ERROR
     if result.problem:
         print(f"harness triage: warning: {result.problem}", file=sys.stderr)
     if args.json:
+        import json
         print(json.dumps(result.as_dict(), indent=2))
     else:
         _print_text(result, sys.stdout)
