@@ -9,14 +9,18 @@ reports/<run id>/iterations/<n>/; summary.json, summary.html and the plots are w
 
   harness repro                                         the default: 120 container restarts
   harness repro --reproductions 5 --duration 600        stop at whichever comes first
-  harness repro --hunt                                  sweep a timed link flap, rate per delay
+  harness repro --hunt                                  hunt the race with timed link flaps, rate per bucket
   harness repro --compare sim-android-8.1-buggy sim-android-8.1-fixed
   harness repro --serial 10.0.0.21:5555 --adb-server farm-3:5037 --profile redroid-8.1
 
 Link flaps (--method link-flap, --hunt) run as one on-device command so adb latency does not
-blur the timing. --window framework (the default for --hunt) runs `stop; start` and flaps eth0
-DELAY ms after start, while ConnectivityService is busy with the apps' start-up requests;
---window idle flaps a quiet device with DELAY ms between down and up.
+blur the timing. --window provisioned (the default for --hunt) runs `stop; start`, lets the device
+wait until the framework has provisioned eth0 again, and flaps it DELAY ms later for DOWN ms,
+while ConnectivityService is busy with the apps' start-up requests; --window framework flaps
+DELAY ms after start (the default for a plain --method link-flap); --window idle flaps a quiet
+device with DELAY ms between down and up. --hunt learns over delays x down times: each attempt
+goes to the most promising bucket (highest 95% upper bound of its rate), and the report gives the
+rate per bucket.
 
 Exit status (for CI):
   0  no known regression was reproduced (or its rate stayed under --max-rate)
@@ -36,7 +40,8 @@ from typing import TYPE_CHECKING
 
 from harness.errors import BadConfiguration, HarnessError
 from harness.options import DEFAULT_PROFILE, check_serial, parse_host_port
-from harness.repro.choices import DEFAULT_DELAYS, EXIT_INFRASTRUCTURE, METHODS, WINDOWS, Timing, parse_delays
+from harness.repro.choices import (DEFAULT_DELAYS, DEFAULT_DOWNS, EXIT_INFRASTRUCTURE, METHODS, WINDOWS, Timing,
+                                   parse_delays)
 
 if TYPE_CHECKING:      # the run's modules (scipy, matplotlib) load only when the subcommand runs
     from harness.repro.app import ReproOptions
@@ -127,15 +132,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     what.add_argument("--method", choices=METHODS, default="container",
                       help="stimulus of each iteration (default container: the profile's container restart)")
     what.add_argument("--hunt", action="store_true",
-                      help="race hunting: --method link-flap swept over --delays, rate per delay bucket")
-    what.add_argument("--window", choices=WINDOWS, default="framework",
-                      help="link flaps: framework (stop; start, flap DELAY after start; default) or idle "
+                      help="race hunting: --method link-flap over --delays x --down-ms, learning which "
+                           "bucket reproduces; rate per bucket")
+    what.add_argument("--window", choices=WINDOWS,
+                      help="link flaps: provisioned (stop; start, flap DELAY after eth0 is provisioned again; "
+                           "default for --hunt), framework (flap DELAY after start; default otherwise) or idle "
                            "(DELAY between down and up on a quiet device)")
     what.add_argument("--delays", type=_delays, metavar="START:STOP:STEP|A,B,...",
                       help="link-flap delays in ms (default " + ", ".join(f"{w}: {d}" for w, d in DEFAULT_DELAYS.items())
                            + "; plain --method link-flap: 0)")
-    what.add_argument("--down-ms", type=float, default=0.0, metavar="MS",
-                      help="framework window: how long eth0 stays down (default 0)")
+    what.add_argument("--down-ms", type=_delays, metavar="START:STOP:STEP|A,B,...",
+                      help="provisioned and framework windows: how long eth0 stays down, ms (default --hunt: "
+                           + ", ".join(f"{w}: {d}" for w, d in DEFAULT_DOWNS.items()) + "; otherwise 0)")
     what.add_argument("--compare", nargs=2, metavar=("A", "B"),
                       help="A/B: run virtual devices of two profiles and compare their rates (Fisher's exact test)")
     what.add_argument("--serial-a", action="append", default=[], metavar="SERIAL", help="A/B: group A's real devices")
@@ -185,17 +193,22 @@ def options_from(args: argparse.Namespace) -> ReproOptions:
         check_serial(serial, "--serial")
     if args.adb_server:
         parse_host_port(args.adb_server, "--adb-server")
-    if not 0 <= args.down_ms <= 60_000:
-        raise BadConfiguration(f"--down-ms: expected 0-60000 ms, got {args.down_ms:g}")
+    window = args.window or ("provisioned" if args.hunt else "framework")
+    if window == "idle" and args.down_ms is not None:
+        raise BadConfiguration("--down-ms: with --window idle the delay is the down time; give --delays")
     comparing = bool(args.compare or args.serial_a)
     iterations = args.iterations
     if iterations is None and args.reproductions is None and args.duration is None:
         iterations = DEFAULT_COMPARE_ITERATIONS if comparing else DEFAULT_ITERATIONS
     delays = args.delays
     if delays is None:
-        delays = parse_delays(DEFAULT_DELAYS[args.window]) if args.hunt else (0.0,)
-    timing = Timing(network_timeout=args.network_timeout, boot_timeout=args.boot_timeout, settle=args.settle, window=args.window,
-                    down_s=args.down_ms / 1000.0, delays_ms=delays, seed=args.seed)
+        delays = parse_delays(DEFAULT_DELAYS[window]) if args.hunt else (0.0,)
+    downs = args.down_ms
+    if downs is None:
+        downs = parse_delays(DEFAULT_DOWNS[window]) if args.hunt and window in DEFAULT_DOWNS else (0.0,)
+    timing = Timing(network_timeout=args.network_timeout, boot_timeout=args.boot_timeout, settle=args.settle,
+                    window=window, down_s=downs[0] / 1000.0, delays_ms=delays,
+                    downs_ms=downs if len(downs) > 1 else (), seed=args.seed)
     return ReproOptions(profile=args.profile, devices=args.devices, clock_scale=args.clock_scale, seed=args.seed,
                         serials=tuple(args.serial), adb_server=args.adb_server, method=method,
                         iterations=iterations, reproductions=args.reproductions, duration_s=args.duration,
@@ -234,7 +247,7 @@ def render_summary(result: RunResult) -> str:
             lines.append(f"  recovered: {s.recovered} ok iteration(s) logged a signature but got their network back")
         if group.window:
             lines.append(f"  hunt: {group.window}")
-            lines += [f"    {b.delay_ms:>7g} ms: {b.rate}" for b in group.buckets]
+            lines += [f"    {b.label:>11} ms: {b.rate}" for b in group.buckets if b.rate.n]
     if result.comparison is not None:
         lines.append(f"A/B: {result.comparison.text}")
     excluded = [d for d in result.devices if d.get("excluded")]

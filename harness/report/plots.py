@@ -3,7 +3,8 @@
     ttn_histogram          time to network of the ok iterations, p50/p90 marked
     reproductions          cumulative reproductions over iterations, with the running rate and
                            its 95% interval on a second axis
-    rate_per_delay         hunting: reproduction rate per delay bucket with 95% intervals
+    rate_per_delay         hunting: reproduction rate per bucket with 95% intervals (bars for one
+                           parameter; for delays x down times a grid, each cell k/n, rate, CI)
 
 Each function returns the PNG bytes (or None when there is nothing to draw); `write_plots`
 writes them next to summary.json and returns {name: file name}.
@@ -93,6 +94,8 @@ def rate_per_delay(buckets: Sequence[Bucket], what: str = "delay (ms)") -> bytes
     tried = [b for b in buckets if b.rate.n]
     if not tried:
         return None
+    if any(b.down_ms is not None for b in buckets) and len({b.down_ms for b in buckets}) > 1:
+        return _rate_grid(buckets, what)
     fig, ax = plt.subplots(figsize=SIZE)
     xs = list(range(len(tried)))
     values = [b.rate.value for b in tried]
@@ -109,14 +112,41 @@ def rate_per_delay(buckets: Sequence[Bucket], what: str = "delay (ms)") -> bytes
     return _png(fig)
 
 
+def _rate_grid(buckets: Sequence[Bucket], what: str) -> bytes:
+    """Delays across, down times up: colour = rate, text = k/n, rate and its 95% interval."""
+    delays = sorted({b.delay_ms for b in buckets})
+    downs = sorted({b.down_ms or 0.0 for b in buckets})
+    cells = {(b.delay_ms, b.down_ms or 0.0): b for b in buckets}
+    values = [[cells[(d, w)].rate.value if (d, w) in cells and cells[(d, w)].rate.n else float("nan")
+               for d in delays] for w in downs]
+    fig, ax = plt.subplots(figsize=(max(SIZE[0], 1.3 * len(delays) + 2), max(SIZE[1], 0.8 * len(downs) + 1.5)))
+    image = ax.imshow(values, origin="lower", cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    for row, w in enumerate(downs):
+        for col, d in enumerate(delays):
+            b = cells.get((d, w))
+            text = "untried" if b is None or not b.rate.n else (
+                f"{b.rate.k}/{b.rate.n}\n{b.rate.value:.0%}\n[{b.rate.low:.0%}-{b.rate.high:.0%}]")
+            untried = b is None or not b.rate.n
+            color = "#666666" if untried else "black" if b.rate.value > 0.6 else "white"
+            ax.text(col, row, text, ha="center", va="center", fontsize="x-small", color=color)
+    ax.set_xticks(range(len(delays)), [f"{d:g}" for d in delays])
+    ax.set_yticks(range(len(downs)), [f"{w:g}" for w in downs])
+    ax.set_xlabel(what)
+    ax.set_ylabel("link down time (ms)")
+    fig.colorbar(image, ax=ax, label="reproduction rate")
+    ax.set_title("Reproduction rate per delay x down bucket (k/n, rate, 95% CI)")
+    return _png(fig)
+
+
 def render(result: RunResult) -> dict[str, bytes]:
     """Every plot this run has data for: {name: PNG bytes}."""
     scales = {d.get("clock_scale") for d in result.devices if d.get("virtual")}
     clock_note = ""
     if len(scales) == 1 and (scale := scales.pop()) not in (None, 1.0):
         clock_note = f"(device clock x{1 / scale:g})"
-    what = ("offset of the flap after `start` (ms)" if result.parameters.get("window") == "framework"
-            else "link down time (ms)")
+    what = {"framework": "offset of the flap after `start` (ms)",
+            "provisioned": "delay of the flap after eth0 was provisioned again (ms)"}.get(
+        result.parameters.get("window") or "", "link down time (ms)")
     images = {
         "ttn_histogram": ttn_histogram(result.records, clock_note),
         "reproductions": reproductions([(g.label, g.records) for g in result.groups]),

@@ -15,12 +15,13 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from harness.repro.hunt import Point
 from harness.repro.outcome import OUTCOMES, IterationRecord
 from harness.repro.result import GroupResult, RunResult
 
 FILE_NAME = "summary.html"
 PLOT_TITLES = {"ttn_histogram": "Time to network", "reproductions": "Reproductions over iterations",
-               "rate_per_delay": "Rate per delay bucket"}
+               "rate_per_delay": "Rate per hunting bucket"}
 
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1100px;
@@ -85,10 +86,14 @@ def _hunt_section(groups: Sequence[GroupResult]) -> str:
     for g in groups:
         if not g.buckets:
             continue
-        rows = [[f"{b.delay_ms:g}", b.rate.n, b.rate.k, b.races, f"{b.rate.value:.1%}",
-                 f"{b.rate.low:.1%} - {b.rate.high:.1%}", b.rate.method] for b in g.buckets]
+        two_d = any(b.down_ms is not None for b in g.buckets)
+        rows = [[f"{b.delay_ms:g}", *([f"{b.down_ms:g}" if b.down_ms is not None else ""] if two_d else []),
+                 b.rate.n, b.rate.k, b.races, f"{b.rate.value:.1%}" if b.rate.n else "",
+                 f"{b.rate.low:.1%} - {b.rate.high:.1%}" if b.rate.n else "", b.rate.method] for b in g.buckets]
+        headers = ["delay (ms)", *(["down (ms)"] if two_d else []), "trials", "reproductions", "races seen",
+                   "rate", "95% CI", "method"]
         parts.append(f"<p>{escape(g.label)}: {escape(g.window)}</p>"
-                     + _table("hunt-buckets" + (f"-{g.name}" if g.name else ""), ["delay (ms)", "trials", "reproductions", "races seen", "rate", "95% CI", "method"], rows))
+                     + _table("hunt-buckets" + (f"-{g.name}" if g.name else ""), headers, rows))
     return "".join(parts)
 
 
@@ -98,14 +103,15 @@ def _iteration_rows(records: Sequence[IterationRecord], *, links: bool) -> tuple
         link: Any = ""
         if links and r.artifacts:
             link = _Raw(f'<td><a href="{escape(r.artifacts)}/">{escape(r.artifacts)}</a></td>')
-        rows.append([r.index, r.serial, r.group, str(r.outcome), "" if r.delay_ms is None else f"{r.delay_ms:g}",
+        rows.append([r.index, r.serial, r.group, str(r.outcome),
+                     "" if r.delay_ms is None else Point(r.delay_ms, r.down_ms).label(),
                      _seconds(r.ttn_s), _seconds(r.duration_s), ", ".join(r.signatures), r.failing_layer or "",
                      r.reason, link])
         classes.append(str(r.outcome))
     return rows, classes
 
 
-ITERATION_HEADERS = ["#", "device", "group", "outcome", "delay (ms)", "ttn (s)", "duration (s)", "signatures",
+ITERATION_HEADERS = ["#", "device", "group", "outcome", "delay[/down] (ms)", "ttn (s)", "duration (s)", "signatures",
                      "failing layer", "reason", "artifacts"]
 
 

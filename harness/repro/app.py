@@ -98,7 +98,8 @@ def parameters(options: ReproOptions, targets: list[Target]) -> dict:
             "network_timeout_device_s": timing["network_timeout"], "boot_timeout_s": timing["boot_timeout"],
             "settle_device_s": timing["settle"]}
     if options.method == "link-flap":
-        data.update(window=timing["window"], delays_ms=list(timing["delays_ms"]), down_ms=timing["down_s"] * 1000)
+        data.update(window=timing["window"], delays_ms=list(timing["delays_ms"]), down_ms=timing["down_s"] * 1000,
+                    downs_ms=list(timing["downs_ms"]))
     return data
 
 
@@ -142,7 +143,7 @@ def _result(options: ReproOptions, argv: tuple[str, ...], run_id: str, run_dir: 
     results = []
     for group in groups:
         stats = summarize(group.records)
-        found = tuple(buckets(group.records, group.settings.sweep.delays_ms)) if group.settings.sweep else ()
+        found = tuple(buckets(group.records, group.settings.sweep.points)) if group.settings.sweep else ()
         results.append(GroupResult(group.name, group.profile, tuple(group.records), stats, found,
                                    window(list(found)) if found else ""))
     sessions = [s for t in targets for s in t.sessions]

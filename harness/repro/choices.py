@@ -7,12 +7,14 @@ import re
 from dataclasses import dataclass
 
 METHODS = ("container", "framework", "reboot", "link-flap")
-WINDOWS = ("idle", "framework")
+WINDOWS = ("idle", "framework", "provisioned")
 EXIT_OK, EXIT_REPRODUCED, EXIT_INFRASTRUCTURE = 0, 1, 2
 
 MAX_BUCKETS = 200
 MAX_DELAY_MS = 60_000.0
-DEFAULT_DELAYS = {"idle": "0:400:50", "framework": "0:1500:100"}
+DEFAULT_DELAYS = {"idle": "0:400:50", "framework": "0:1500:100", "provisioned": "0:100:50"}
+# --hunt sweeps the down time too where the window has one (the idle window's delay IS the down time)
+DEFAULT_DOWNS = {"framework": "0:150:50", "provisioned": "0:150:50"}
 _RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*$")
 
 
@@ -26,6 +28,7 @@ class Timing:
     window: str = "framework"
     down_s: float = 0.0
     delays_ms: tuple[float, ...] = ()
+    downs_ms: tuple[float, ...] = ()        # several: the hunt learns over delays x down times
     seed: int | None = None
 
 

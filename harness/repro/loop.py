@@ -75,7 +75,7 @@ def run_iteration(session: DeviceSession, settings: IterationSettings, index: in
     assert session.logcat is not None, "session.open() first"
     logcat = session.logcat
     started_at, t0 = time.time(), time.monotonic()
-    delay_ms = settings.sweep.next() if settings.sweep is not None else None
+    point = settings.sweep.draw() if settings.sweep is not None else None
     timeline = Timeline(session.serial)
     mark = logcat.mark()
     timeline.follow_logcat(logcat, since=mark)
@@ -84,13 +84,13 @@ def run_iteration(session: DeviceSession, settings: IterationSettings, index: in
     evidence = FailureEvidence(timeline=timeline)
     evidence.before = _snapshot(session, evidence, "before")
 
-    stimulus = settings.stimulus.apply(session.device, timeline, logcat,
-                                       None if delay_ms is None else delay_ms / 1000.0)
+    stimulus = settings.stimulus.apply(session.device, timeline, logcat, point)
     after_stimulus = logcat.mark()
     if timeline.clock_syncs:
         session.last_sync = timeline.clock_syncs[-1]
     base = dict(index=index, serial=session.serial, group=session.group, method=settings.stimulus.method,
-                started_at=started_at, delay_ms=delay_ms, boot_s=stimulus.boot_s)
+                started_at=started_at, delay_ms=point.delay_ms if point else None,
+                down_ms=point.down_ms if point else None, boot_s=stimulus.boot_s)
     if stimulus.error is not None:
         outcome = classify_error(stimulus.error, session.device)
         record = IterationRecord(outcome=outcome, duration_s=time.monotonic() - t0,
@@ -114,6 +114,8 @@ def run_iteration(session: DeviceSession, settings: IterationSettings, index: in
         else:
             record = _no_network(session, settings, wait, mark, evidence, t0, base)
     session.iterations += 1
+    if settings.sweep is not None and point is not None:
+        settings.sweep.observe(point, record)       # the hunt learns before the evidence is kept
     if record.outcome.is_failure:
         record = _keep_evidence(session, settings, record, evidence, mark, timeline, t0)
     return record

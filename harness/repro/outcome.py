@@ -62,9 +62,10 @@ class IterationRecord:
     signatures: tuple[str, ...] = ()  # signature ids triage found in the iteration's logcat
     reason: str = ""                  # one line: why this outcome
     failing_layer: str | None = None  # first failing connectivity layer (no network)
-    delay_ms: float | None = None     # link flaps: time between down and up
+    delay_ms: float | None = None     # link flaps: the swept delay (stimulus.py: its meaning per window)
     artifacts: str | None = None      # directory of the failure artifacts, relative to the run dir
     error: dict[str, Any] | None = None   # the harness error behind boot-timeout / device-lost
+    down_ms: float | None = None      # link flaps: how long eth0 stayed down (None: idle window, delay is it)
 
     @property
     def reproduced(self) -> bool:

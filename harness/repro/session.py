@@ -19,7 +19,7 @@ from harness.logs.logcat import LogcatService
 from harness.logs.signatures import Registry
 from harness.net.connectivity import ConnectivityTargets
 from harness.profiles import DeviceProfile
-from harness.repro.hunt import Sweep
+from harness.repro.hunt import Sampler
 from harness.repro.stimulus import Stimulus
 from harness.timeline import ADB, ClockSync, Timeline, TimelineEvent, TransportWatcher
 
@@ -35,7 +35,7 @@ class IterationSettings:
     interface: str | None
     registry: Registry
     run_dir: Path
-    sweep: Sweep | None = None        # link flaps: where each iteration's delay comes from
+    sweep: Sampler | None = None      # link flaps: where each iteration's timing comes from
     needs_network_first: bool = False  # link flaps act on a device whose network is up
     recovery_attempts: int = 5
 

@@ -21,7 +21,7 @@ from harness.errors import AdbServerError, BadConfiguration
 from harness.logs.signatures import Registry
 from harness.profiles import DeviceProfile, load_profile
 from harness.repro.choices import METHODS, Timing
-from harness.repro.hunt import Sweep
+from harness.repro.hunt import Bandit, Sampler, Sweep
 from harness.repro.session import DeviceSession, IterationSettings
 from harness.repro.stimulus import FlapStimulus, RestartStimulus, Stimulus
 from harness.yamlcheck import ConfigError
@@ -137,5 +137,13 @@ def settings_for(target: Target, method: str, timing: Timing, registry: Registry
         settle_s=timing.settle * scale, boot_timeout_s=boot_timeout,
         targets=profile.network.connectivity_targets(), interface=profile.network.interface,
         registry=registry, run_dir=run_dir,
-        sweep=Sweep(timing.delays_ms or (0.0,), seed=timing.seed) if flapping else None,
+        sweep=sampler(timing) if flapping else None,
         needs_network_first=flapping)
+
+
+def sampler(timing: Timing) -> Sampler:
+    """Several down times: the learning hunt over delays x down times; else one-parameter rounds."""
+    delays = timing.delays_ms or (0.0,)
+    if timing.downs_ms and timing.window != "idle":
+        return Bandit(delays, timing.downs_ms, seed=timing.seed)
+    return Sweep(delays, seed=timing.seed, down_ms=None if timing.window == "idle" else timing.down_s * 1000)
