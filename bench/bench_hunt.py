@@ -46,14 +46,19 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.repro.app import ReproOptions, run_repro  # noqa: E402
-from harness.repro.choices import DEFAULT_DELAYS, parse_delays  # noqa: E402
-from harness.repro.choices import Timing  # noqa: E402
+from harness.repro.choices import DEFAULT_DELAYS, DEFAULT_DOWNS, Timing, parse_delays  # noqa: E402
+from harness.repro.hunt import best as best_bucket  # noqa: E402
+from harness.stats import rate  # noqa: E402
+
+WINDOW = "provisioned"          # what `harness repro --hunt` uses by default
+HUNT_DELAYS = parse_delays(DEFAULT_DELAYS[WINDOW])
+HUNT_DOWNS = parse_delays(DEFAULT_DOWNS[WINDOW])
 
 
 @dataclass(frozen=True)
@@ -61,11 +66,15 @@ class Strategy:
     name: str
     method: str
     delays_ms: tuple[float, ...] = (0.0,)
+    downs_ms: tuple[float, ...] = (0.0,)
+
+    def timing(self, seed: int) -> Timing:
+        return Timing(window=WINDOW, delays_ms=self.delays_ms, down_s=self.downs_ms[0] / 1000.0,
+                      downs_ms=self.downs_ms if len(self.downs_ms) > 1 else (), seed=seed)
 
     def options(self, profile: str, seed: int, cap: int, reports: Path) -> ReproOptions:
         return ReproOptions(profile=profile, devices=1, clock_scale=0.25, seed=seed, method=self.method,
-                            iterations=cap, reproductions=1,
-                            timing=Timing(window="framework", delays_ms=self.delays_ms, seed=seed),
+                            iterations=cap, reproductions=1, timing=self.timing(seed),
                             reports=reports, progress=False)
 
 
@@ -79,15 +88,15 @@ def iterations_to_first(strategy: Strategy, profile: str, seed: int, cap: int, r
     return reproduced, raced
 
 
-def calibrate(profile: str, reports: Path) -> tuple[float, str]:
-    """One hunt over the default framework buckets: the best offset and the hunt's one-liner."""
-    options = ReproOptions(profile=profile, devices=4, clock_scale=0.25, seed=1, method="link-flap", iterations=64,
-                           timing=Timing(window="framework", delays_ms=parse_delays(DEFAULT_DELAYS["framework"]), seed=1),
-                           reports=reports, progress=False)
+def calibrate(profile: str, reports: Path, iterations: int) -> tuple[float, float, str]:
+    """One default hunt on 4 devices: the best bucket (delay, down) and the hunt's one-liner."""
+    hunt = Strategy("hunt", "link-flap", HUNT_DELAYS, HUNT_DOWNS)
+    options = replace(hunt.options(profile, 1, iterations, reports), devices=4, reproductions=None)
     with open(os.devnull, "w") as quiet:
         group = run_repro(options, out=quiet).judged
-    best = max(group.buckets, key=lambda b: (b.rate.value, b.races, b.rate.low))
-    return best.delay_ms, group.window
+    top = best_bucket(group.buckets)
+    assert top is not None and top.down_ms is not None, "the calibration hunt ran no trial"
+    return top.delay_ms, top.down_ms, group.window
 
 
 def main() -> int:
@@ -96,14 +105,15 @@ def main() -> int:
     parser.add_argument("--cap", type=int, default=40, help="iterations before a run gives up")
     parser.add_argument("--parallel", type=int, default=4, help="runs at a time")
     parser.add_argument("--profile", default="sim-android-8.1-buggy")
+    parser.add_argument("--calibration", type=int, default=96, help="iterations of the calibration hunt")
     args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-hunt-") as reports:
-        best, found = calibrate(args.profile, Path(reports))
+        delay, down, found = calibrate(args.profile, Path(reports), args.calibration)
         print(f"calibration hunt: {found}", file=sys.stderr, flush=True)
         strategies = (Strategy("restart", "container"),
-                      Strategy("hunt", "link-flap", parse_delays(DEFAULT_DELAYS["framework"])),
-                      Strategy(f"aimed ({best:g} ms)", "link-flap", (best,)))
+                      Strategy("hunt", "link-flap", HUNT_DELAYS, HUNT_DOWNS),
+                      Strategy(f"aimed ({delay:g}/{down:g} ms)", "link-flap", (delay,), (down,)))
         jobs = [(s, 1000 + run) for run in range(args.runs) for s in strategies]
         results: dict[str, list[tuple[int, int]]] = {s.name: [] for s in strategies}
         with ThreadPoolExecutor(max_workers=args.parallel) as pool:
@@ -115,12 +125,14 @@ def main() -> int:
     print(f"iterations to the first reproduction (and to the first race seen), {args.runs} runs each, profile "
           f"{args.profile}, one virtual device per run (clock x4), cap {args.cap}; calibration: {found}; "
           f"{time.monotonic() - started:.0f}s")
-    print(f"{'strategy':<18}{'median':>8}{'mean':>8}{'max':>6}{'capped':>8}   {'race: median':>12}{'mean':>8}")
+    print(f"{'strategy':<22}{'median':>8}{'mean':>8}{'max':>6}{'capped':>8}   {'race: median':>12}{'mean':>8}"
+          f"   per attempt (reproductions / iterations, 95% CI)")
     for name, values in results.items():
         first = [v[0] for v in values]
         race = [v[1] for v in values]
-        print(f"{name:<18}{statistics.median(first):>8g}{statistics.mean(first):>8.1f}{max(first):>6}"
-              f"{sum(v >= args.cap for v in first):>8}   {statistics.median(race):>12g}{statistics.mean(race):>8.1f}")
+        print(f"{name:<22}{statistics.median(first):>8g}{statistics.mean(first):>8.1f}{max(first):>6}"
+              f"{sum(v >= args.cap for v in first):>8}   {statistics.median(race):>12g}{statistics.mean(race):>8.1f}"
+              f"   {rate(sum(v < args.cap for v in first), sum(first))}")
     restart = results["restart"]
     for name in list(results)[1:]:
         for what, k in (("reproduction", 0), ("race seen", 1)):

@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from scipy.stats import binomtest
+
 from harness.repro.outcome import IterationRecord
 from harness.stats import Rate, rate
 
@@ -89,13 +91,22 @@ class _Arm:
     pending: int = 0
 
     def upper(self) -> float:
-        return rate(self.reproductions, self.trials + self.pending).high
+        return wilson(self.reproductions, self.trials + self.pending)[1]
 
     def lower(self) -> float:
-        return rate(self.reproductions, self.trials).low if self.trials else 0.0
+        return wilson(self.reproductions, self.trials)[0]
 
     def race_upper(self) -> float:
-        return rate(self.races, self.trials + self.pending).high
+        return wilson(self.races, self.trials + self.pending)[1]
+
+
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """95% Wilson interval at every k, (0, 1) untried. The bandit scores with it: the reports' rule
+    of three at k == 0 (3/n) would keep a bucket that never reproduced at 100% for three trials."""
+    if n == 0:
+        return 0.0, 1.0
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 class Bandit:
