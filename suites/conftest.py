@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from harness.fixtures import DeviceNet, SessionStart, SnapshotRecorder
+from harness.dut import DeviceNet, SessionStart, SnapshotRecorder
 from harness.net import RestoreFailed, validate
 
 DEFAULT_EBUSY_RESTARTS = 3

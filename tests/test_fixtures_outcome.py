@@ -94,7 +94,7 @@ def test_evidence_that_cannot_be_collected_is_noted_not_raised():
 
 # -- through pytest: the makereport wrapper ------------------------------------------------------
 
-CONFTEST = f"""
+CONFTEST = """
 import pytest
 from harness.outcome import EVIDENCE
 import test_fixtures_outcome as helpers
