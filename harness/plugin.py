@@ -1,10 +1,11 @@
 """pytest plugin (pytest11 entry point `android_harness`): options, the device pool, markers,
 the report header and the failure reports; the fixtures are in harness.fixtures.
 
-Thin by design: options are resolved by harness.options, devices come from
-`acquire_devices()` (the one place that decides which devices a session gets: later the xdist
-lease point), `requires` markers are parsed by harness.markers, and a failed device test is
-explained (known regression, failing layer, evidence) by harness.outcome.
+Thin by design: options are resolved by harness.options, devices come from a farm lease
+(harness.farm: an xdist worker, or --farm) or else from `acquire_devices()`, `requires` markers
+are parsed by harness.markers, and a failed device test is explained (known regression, failing
+layer, evidence) by harness.outcome. With pytest-xdist installed, harness.farm.xdist's controller
+hooks are registered too.
 
 With no device named, the session starts the embedded virtual device (profile from --profile)
 behind a private adb server, once it knows a collected test needs a device, and stops both when
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from harness import fixtures, outcome
+from harness import farm, fixtures, outcome
 from harness.device import BOOT_TIMEOUT, Device
 from harness.errors import BadConfiguration, DeviceLost, HarnessError, RootUnavailable
 from harness.fixtures import REGISTRY, REQUIREMENTS, SESSION_NOTES, uses_harness_devices
@@ -29,6 +30,7 @@ from harness.yamlcheck import ConfigError
 
 if TYPE_CHECKING:
     from harness.embedded import EmbeddedDevices
+    from harness.farm.worker import LeasedDevices
 
 FIXTURES_PLUGIN = "android_harness_fixtures"
 OPTIONS = pytest.StashKey[HarnessOptions]()
@@ -42,13 +44,14 @@ MARKERS = (
     "restarts: the test restarts the device (given to every test using the `restart` fixture); "
     "deselect with -m 'not restarts'",
     "slow: the test takes long (e.g. loops restarts); deselect with -m 'not slow'",
+    farm.RETRY_MARKER,
 )
 
 
 @dataclass
 class DevicePool:
     devices: list[Device]
-    embedded: EmbeddedDevices | None = None   # what we started for this pool, stopped by close()
+    embedded: EmbeddedDevices | LeasedDevices | None = None   # started (or leased) for this pool, stopped by close()
     header: list[str] = field(default_factory=list)
 
     def close(self) -> None:
@@ -126,6 +129,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("adb_server", "adb server HOST:PORT", default="")
     parser.addini("device_profile", "device profile name or path", default="")
     parser.addini("sim_clock_scale", "clock scale of the embedded virtual device", default="")
+    farm.add_options(parser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config):  # type: ignore[no-untyped-def]
+    """Before xdist reads `-n auto` (its hook is tryfirst, a wrapper comes before it)."""
+    if config.pluginmanager.hasplugin("xdist"):
+        from harness.farm.xdist import PLUGIN_NAME, XdistFarm
+        config.pluginmanager.register(XdistFarm(config), PLUGIN_NAME)
+    return (yield)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -134,6 +147,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # The fixtures live in their own module, registered with (and only with) this plugin.
     if not config.pluginmanager.is_registered(fixtures):
         config.pluginmanager.register(fixtures, FIXTURES_PLUGIN)
+    config.stash[OPTIONS] = harness_options(config)
+
+
+def harness_options(config: pytest.Config) -> HarnessOptions:
+    """The options, resolved (pytest.UsageError with one line for a bad one)."""
     raw = RawSources(cli_serials=config.getoption("android_serial"),
                      cli_adb_server=config.getoption("android_adb_server"),
                      cli_profile=config.getoption("android_profile"),
@@ -150,7 +168,7 @@ def pytest_configure(config: pytest.Config) -> None:
             check_profile(options.profile.value)
     except BadConfiguration as e:
         raise pytest.UsageError(" ".join(e.message.splitlines())) from None
-    config.stash[OPTIONS] = options
+    return options
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -243,7 +261,7 @@ def _pool(config: pytest.Config) -> DevicePool:
     pool = config.stash.get(POOL, None)
     if pool is None:
         try:
-            pool = acquire_devices(config.stash[OPTIONS])
+            pool = farm.lease_devices(config) or acquire_devices(config.stash[OPTIONS])
             config.add_cleanup(pool.close)
         except HarnessError as e:
             pool = e
