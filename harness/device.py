@@ -1,11 +1,23 @@
 """Device: one Android device behind an adb server, where every call has a deadline.
 
-`run()` speaks the adb host protocol itself on one loopback connection per command
-(`host:transport:SERIAL`, then `shell,v2,raw:CMD`) and reads the stream with the time left as
+`run()` speaks the adb host protocol itself: one connection to the adb server per command,
+switched to the device's transport (`host:transport:SERIAL`), then `shell,v2,raw:CMD`; it sends
+close-stdin, so a command that reads stdin gets EOF, and reads the stream with the time left as
 the socket timeout, so the deadline bounds the whole call, not each recv (adbutils' timeouts are
-per recv). On the deadline it closes the stream, which makes adbd stop the command. It also never
-restarts a dead adb server behind the user's back (adbutils runs `adb start-server`, on 5037
-unless the environment names a port): a dead server is an infrastructure error.
+per recv). On the deadline it closes the stream, which makes adbd stop the command (SIGHUP).
+The connection for the next command is opened while the device works on this one
+(harness.adb_host.TransportConnections: a stale one is recognised before anything is sent on it),
+which takes a connect and a round trip to the server off every command.
+
+Why not one long-lived `sh` per device fed commands on stdin (measured, bench/README.md): on
+the virtual device it is slower (the wrapper each command needs, a subshell, `eval` and two end
+markers, costs more than the stream it saves), and on a real device it changes what a command
+sees: mksh reading a script from stdin prefixes errors with `<stdin>[N]:` and shares `$$`/`$0`,
+a background job keeps writing into the next command's output, and on close adbd SIGHUPs only
+the session's shell (shell_service.cpp), so a timed-out command would keep running.
+
+It never restarts a dead adb server behind the user's back (adbutils runs `adb start-server`,
+on 5037 unless the environment names a port): a dead server is an infrastructure error.
 File transfer uses adbutils' sync (through harness.adb_server's client that never starts a
 server) with a socket timeout, in a worker thread with a deadline.
 """
@@ -17,14 +29,15 @@ import shlex
 import socket
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from os import PathLike
 from typing import Any, Callable, Iterable, Literal, TypeVar
 
 import adbutils
-from adbutils.errors import AdbConnectionError
 
+from harness.adb_host import Deadline, HostConnection, TransportConnections
 from harness.adb_server import AdbServer, PrivateAdbClient
 from harness.errors import (ADB_EXCEPTIONS, AdbServerError, BootTimeout, CommandFailed, CommandTimeout,
                             DeviceLost, DeviceNotFound, DeviceUnauthorized, DeviceUnavailable, HarnessError,
@@ -41,6 +54,7 @@ _RECONNECT_AFTER_S = 1.0     # offline this long: reconnect a TCP device ourselv
 _ROOT_DROP_WAIT_S = 3.0      # how long a "restarting" adbd may take to drop the transport
 _PROBE_S = 2.0               # diagnosis after a failure (what state is the device in?)
 _MAX_COMMAND_BYTES = 60000   # the host protocol's 4-hex-digit length, with room for our wrapping
+_CLOSE_STDIN = b"\x04\x00\x00\x00\x00"   # shell v2 packet: id 4 (close-stdin), length 0
 
 _TCP_SERIAL = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
 _PROP_NAME = re.compile(r"^[A-Za-z0-9_.:@-]+$")
@@ -93,93 +107,7 @@ def is_tcp_serial(serial: str) -> bool:
     return bool(_TCP_SERIAL.match(serial))
 
 
-# -- the adb host protocol, with a deadline -----------------------------------------------------
-
-class _Deadline:
-    def __init__(self, budget: float, parent: _Deadline | None = None) -> None:
-        self.budget = budget
-        self.start = time.monotonic()
-        self.end = self.start + budget if parent is None else min(parent.end, self.start + budget)
-
-    def remaining(self) -> float:
-        """Seconds left; socket.timeout once the deadline has passed (mapped to CommandTimeout)."""
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise socket.timeout("deadline passed")
-        return left
-
-    def left(self) -> float:
-        return max(0.0, self.end - time.monotonic())
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.start
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(min(seconds, self.remaining()))
-
-
-class _HostConnection:
-    """One connection to the adb server: requests (`%04x` + text), OKAY/FAIL replies, raw stream."""
-
-    def __init__(self, host: str, port: int, deadline: _Deadline) -> None:
-        self._deadline = deadline
-        self._pending = b""          # read past a reply, kept for the next read
-        try:
-            self._sock = socket.create_connection((host, port), timeout=deadline.remaining())
-        except socket.timeout:
-            raise
-        except OSError as e:
-            raise AdbConnectionError(f"connect to adb server {host}:{port} failed: {e}") from None
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def __enter__(self) -> _HostConnection:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def request(self, text: str) -> None:
-        data = text.encode("utf-8")
-        self._sock.settimeout(self._deadline.remaining())
-        self._sock.sendall(b"%04x" % len(data) + data)
-        status = self._read_exact(4)
-        if status == b"FAIL":
-            raise adbutils.AdbError(self.read_block())
-        if status != b"OKAY":
-            raise adbutils.AdbError(f"Unknown data: {status!r}")
-
-    def read_block(self) -> str:
-        size = self._read_exact(4)
-        return self._read_exact(int(size, 16)).decode("utf-8", errors="replace")
-
-    def recv(self) -> bytes:
-        """Whatever arrives next (b"" at EOF), within the deadline."""
-        if self._pending:
-            data, self._pending = self._pending, b""
-            return data
-        self._sock.settimeout(self._deadline.remaining())
-        return self._sock.recv(65536)
-
-    def read_to_eof(self) -> bytes:
-        chunks = []
-        while chunk := self.recv():
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _read_exact(self, n: int) -> bytes:
-        buf = b""
-        while len(buf) < n:
-            chunk = self.recv()
-            if not chunk:
-                raise adbutils.AdbError("connection closed") if not buf else EOFError(
-                    f"Expected {n} bytes, got {len(buf)}")
-            buf += chunk
-        buf, self._pending = buf[:n], buf[n:]
-        return buf
-
+# -- shell output ------------------------------------------------------------------------------
 
 class _ShellV2Decoder:
     """Shell protocol v2 packets (id u8, length u32 LE, payload) -> stdout, stderr, exit status."""
@@ -252,6 +180,12 @@ class Device:
         self._shell_protocol = shell_protocol
         self._features: frozenset[str] | None = None   # of the current transport connection
         self._su_form: str | None = None               # root through su instead of adbd
+        self._transport = TransportConnections(self.host, self.port, serial)
+        weakref.finalize(self, self._transport.drop_spare)
+
+    def close(self) -> None:
+        """Close the spare connection kept for the next command (a later call opens one again)."""
+        self._transport.drop_spare()
 
     def __repr__(self) -> str:
         return f"Device({self.serial!r}, adb={self.host}:{self.port})"
@@ -263,7 +197,7 @@ class Device:
     # -- commands ---------------------------------------------------------------------------
     def run(self, cmd: str | Iterable[str], timeout: float | None = None, check: bool = False) -> CommandResult:
         """Run a shell command; the timeout (default_timeout if None) bounds the whole call."""
-        result = self._run(command_line(cmd), _Deadline(self._budget(timeout)))
+        result = self._run(command_line(cmd), Deadline(self._budget(timeout)))
         if check and not result.ok:
             raise CommandFailed(f"command exited with status {result.exit_status}", serial=self.serial,
                                 command=result.cmd, exit_status=result.exit_status, stdout=result.stdout,
@@ -280,7 +214,7 @@ class Device:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         return budget
 
-    def _run(self, command: str, deadline: _Deadline) -> CommandResult:
+    def _run(self, command: str, deadline: Deadline) -> CommandResult:
         if "\0" in command or len(command.encode()) > _MAX_COMMAND_BYTES:
             raise ValueError(f"command must have no NUL and at most {_MAX_COMMAND_BYTES} bytes "
                              f"(push a script for longer ones), got {len(command.encode())} bytes")
@@ -292,9 +226,12 @@ class Device:
             else:
                 marker = f"__HARNESS_EXIT_{time.monotonic_ns() & 0xFFFFFFFF:08x}__:"
                 decoder = _ShellV1Decoder(marker)
-                # A subshell, so that `exit N` in the command still reaches the marker.
-                service = f"shell:({on_device}\n); echo {marker}$?"
+                # A subshell, so that `exit N` in the command still reaches the marker; a v1
+                # stream's stdin is a pty that cannot be closed, hence /dev/null.
+                service = f"shell:({on_device}\n) </dev/null; echo {marker}$?"
             with self._open(service, deadline) as conn:
+                if isinstance(decoder, _ShellV2Decoder):
+                    conn.send(_CLOSE_STDIN)      # a command reading stdin gets EOF, as `adb shell` gives it
                 while not decoder.done and (data := conn.recv()):
                     decoder.feed(data)
             decoder.finish()
@@ -312,7 +249,7 @@ class Device:
         return CommandResult(cmd=command, exit_status=decoder.exit_status, stdout=_text(decoder.stdout),
                              stderr=_text(decoder.stderr), duration=deadline.elapsed(), serial=self.serial)
 
-    def _evidence(self, command: str, decoder: Any, deadline: _Deadline) -> dict[str, Any]:
+    def _evidence(self, command: str, decoder: Any, deadline: Deadline) -> dict[str, Any]:
         return {"serial": self.serial, "command": command, "stdout": _text(decoder.stdout),
                 "stderr": _text(decoder.stderr), "elapsed": deadline.elapsed()}
 
@@ -325,7 +262,7 @@ class Device:
         if isinstance(error, DeviceUnavailable):
             self._forget_connection()
         try:
-            state = self._state(_Deadline(_PROBE_S))
+            state = self._state(Deadline(_PROBE_S))
         except AdbServerError as e:
             return AdbServerError(f"adb server at {self.host}:{self.port} stopped answering",
                                   error.evidence, cause=e.evidence.cause)
@@ -338,29 +275,29 @@ class Device:
         drops under it (a reboot, a container restart). If the server still answers, the device
         went away, not the server."""
         try:
-            state = self._state(_Deadline(_PROBE_S))
+            state = self._state(Deadline(_PROBE_S))
         except HarnessError:
             return error
         self._forget_connection()
         return DeviceLost(f"{self.serial}: the adb server closed the stream; the device is now {state}",
                           error.evidence, device_state=state)
 
-    def _open(self, service: str, deadline: _Deadline) -> _HostConnection:
-        conn = _HostConnection(self.host, self.port, deadline)
+    def _open(self, service: str, deadline: Deadline) -> HostConnection:
+        conn = self._transport.open(deadline)
         try:
-            conn.request(f"host:transport:{self.serial}")
             conn.request(service)
         except BaseException:
             conn.close()
             raise
+        self._transport.prepare_spare(deadline)     # while the device works on this one
         return conn
 
-    def _host_query(self, request: str, deadline: _Deadline) -> str:
-        with _HostConnection(self.host, self.port, deadline) as conn:
+    def _host_query(self, request: str, deadline: Deadline) -> str:
+        with HostConnection.open(self.host, self.port, deadline) as conn:
             conn.request(request)
             return conn.read_block()
 
-    def _uses_shell_v2(self, deadline: _Deadline) -> bool:
+    def _uses_shell_v2(self, deadline: Deadline) -> bool:
         if self._shell_protocol != "auto":
             return self._shell_protocol == "v2"
         if self._features is None:
@@ -369,10 +306,12 @@ class Device:
         return "shell_v2" in self._features
 
     def _forget_connection(self) -> None:
-        """The transport dropped: what we cached about it (features) may have changed."""
+        """The transport dropped: what we cached about it (features) may have changed, and the
+        spare connection belongs to the old transport."""
         self._features = None
+        self._transport.drop_spare()
 
-    def _call(self, what: str, deadline: _Deadline, fn: Callable[[], T]) -> T:
+    def _call(self, what: str, deadline: Deadline, fn: Callable[[], T]) -> T:
         """Run a host-side step, mapping adbutils/socket exceptions to the taxonomy."""
         try:
             return fn()
@@ -383,9 +322,9 @@ class Device:
     # -- state ------------------------------------------------------------------------------
     def state(self, timeout: float = 5.0) -> str:
         """The adb server's state for this serial: "device", "offline", "unauthorized", ... or "absent"."""
-        return self._state(_Deadline(timeout))
+        return self._state(Deadline(timeout))
 
-    def _state(self, deadline: _Deadline) -> str:
+    def _state(self, deadline: Deadline) -> str:
         try:
             listing = self._host_query("host:devices", deadline)
         except ADB_EXCEPTIONS as e:
@@ -419,9 +358,9 @@ class Device:
 
     # -- root -------------------------------------------------------------------------------
     def is_root(self, timeout: float | None = None) -> bool:
-        return self._uid(_Deadline(self._budget(timeout))) == 0
+        return self._uid(Deadline(self._budget(timeout))) == 0
 
-    def _uid(self, deadline: _Deadline) -> int | None:
+    def _uid(self, deadline: Deadline) -> int | None:
         result = self._run("id -u", deadline)
         return int(result.text) if result.ok and result.text.isdigit() else None
 
@@ -430,7 +369,7 @@ class Device:
 
         RootUnavailable when adbd cannot run as root and no form of su gives uid 0.
         """
-        deadline = _Deadline(timeout)
+        deadline = Deadline(timeout)
         answer = ""
         try:
             if self._uid(deadline) == 0:
@@ -438,7 +377,7 @@ class Device:
             answer = self._call("root:", deadline, lambda: self._service_text("root:", deadline))
             if "restarting" in answer:
                 self._forget_connection()
-                self._wait_until(lambda s: s != "device", _Deadline(_ROOT_DROP_WAIT_S, deadline),
+                self._wait_until(lambda s: s != "device", Deadline(_ROOT_DROP_WAIT_S, deadline),
                                  give_up_quietly=True)
                 self._wait_online(deadline)
             if self._uid(deadline) == 0:
@@ -455,7 +394,7 @@ class Device:
         raise RootUnavailable(f"no root on {self.serial}: adbd answered {answer.strip()!r} and su does not "
                               "give uid 0", serial=self.serial, command="root:", elapsed=deadline.elapsed())
 
-    def _service_text(self, service: str, deadline: _Deadline) -> str:
+    def _service_text(self, service: str, deadline: Deadline) -> str:
         with self._open(service, deadline) as conn:
             return _text(conn.read_to_eof())
 
@@ -466,7 +405,7 @@ class Device:
         expect_restart: the device is about to go down (reboot, container restart): wait for
         the drop first, so that the still-running old boot is not mistaken for the new one.
         """
-        deadline = _Deadline(timeout)
+        deadline = Deadline(timeout)
         stage, last = "the device to go down", ""
         try:
             if expect_restart:
@@ -477,7 +416,7 @@ class Device:
             stage = "sys.boot_completed=1"
             while True:
                 try:
-                    last = self._run("getprop sys.boot_completed", _Deadline(5.0, deadline)).text
+                    last = self._run("getprop sys.boot_completed", Deadline(5.0, deadline)).text
                 except (DeviceUnavailable, CommandTimeout):
                     deadline.remaining()
                     self._wait_online(deadline)
@@ -494,7 +433,7 @@ class Device:
     def reconnect(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Bring the transport back: for host:port devices `adb disconnect` then `adb connect`
         until it answers `connected to`; other devices can only be waited for."""
-        deadline = _Deadline(timeout)
+        deadline = Deadline(timeout)
         self._forget_connection()
         answer = ""
         try:
@@ -508,7 +447,7 @@ class Device:
                              command="reconnect", elapsed=deadline.elapsed(), stdout=answer,
                              device_state=self._probe_state()) from e
 
-    def _reconnect_once(self, deadline: _Deadline) -> str:
+    def _reconnect_once(self, deadline: Deadline) -> str:
         """disconnect + connect (devlib's rule: a stale transport makes `connect` say "already")."""
         try:
             self._host_query(f"host:disconnect:{self.serial}", deadline)
@@ -522,7 +461,7 @@ class Device:
                                      command="connect", stdout=answer)
         return answer
 
-    def _wait_until(self, condition: Callable[[str], bool], deadline: _Deadline,
+    def _wait_until(self, condition: Callable[[str], bool], deadline: Deadline,
                     give_up_quietly: bool = False) -> str:
         """Poll the server's state until condition(state); socket.timeout at the deadline."""
         while True:
@@ -533,7 +472,7 @@ class Device:
                 return state
             deadline.sleep(_POLL_S)
 
-    def _wait_online(self, deadline: _Deadline) -> None:
+    def _wait_online(self, deadline: Deadline) -> None:
         """Until the state is "device"; TCP devices offline or gone for a while get reconnected."""
         down_since: float | None = None
         while True:
@@ -549,7 +488,7 @@ class Device:
 
     def _probe_state(self) -> str | None:
         try:
-            return self._state(_Deadline(_PROBE_S))
+            return self._state(Deadline(_PROBE_S))
         except HarnessError:
             return None
 
@@ -569,7 +508,7 @@ class Device:
         return self._sync(f"pull {remote}", timeout, pull_file)
 
     def _sync(self, what: str, timeout: float, operation: Callable[[adbutils.Sync], int]) -> int:
-        deadline = _Deadline(timeout)
+        deadline = Deadline(timeout)
         # Every recv bounded by the socket timeout; never starts a server (adbutils would).
         sync = adbutils.AdbDevice(PrivateAdbClient(self.host, self.port, timeout), self.serial).sync
         outcome: dict[str, Any] = {}

@@ -88,6 +88,43 @@ def test_v1_shell_gets_exit_status_from_the_marker(devices):
     result = v1.run("echo out; exit 3")
     assert (result.exit_status, result.stdout, result.stderr) == (3, "out\n", "")
     assert v1.run("true").exit_status == 0
+    assert (v1.run("cat", timeout=5.0).exit_status, v1.run("cat", timeout=5.0).stdout) == (0, "")
+
+
+def test_a_command_reading_stdin_gets_eof(device):
+    assert (device.run("cat", timeout=5.0).exit_status, device.run("cat", timeout=5.0).stdout) == (0, "")
+    result = device.run('read line; echo "read status $?, [$line]"', timeout=5.0)
+    assert result.stdout == "read status 1, []\n"
+
+
+def test_nothing_carries_over_from_one_command_to_the_next(device):
+    device.run("cd /data/local/tmp; LEFT_OVER=1; export EXPORTED=1; exit 5")
+    assert device.run('pwd; echo "${LEFT_OVER:-unset} ${EXPORTED:-unset}"').stdout == "/\nunset unset\n"
+
+
+def test_threads_share_one_device(device):
+    results: dict[int, list[str]] = {}
+
+    def worker(n: int) -> None:
+        results[n] = [device.run(f"echo {n}-{i}; echo e{n}-{i} >&2; exit {n}").stdout for i in range(15)]
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60.0)
+    assert not any(thread.is_alive() for thread in threads)
+    assert results == {n: [f"{n}-{i}\n" for i in range(15)] for n in range(4)}
+    result = device.run("echo after; echo err >&2; exit 2")
+    assert (result.exit_status, result.stdout, result.stderr) == (2, "after\n", "err\n")
+
+
+def test_close_keeps_the_device_usable(devices):
+    other = Device(devices[GENERAL].serial, _server_of(devices), default_timeout=TIMEOUT)
+    assert other.run("echo one").text == "one"
+    other.close()
+    assert other.run("echo two").text == "two"
+    other.close()
 
 
 # -- never hang -------------------------------------------------------------------------------
@@ -101,6 +138,24 @@ def test_command_that_never_returns_times_out_with_partial_output(device):
     assert evidence.command == "echo started; sleep 100"
     assert evidence.device_state == "device"
     assert device.run("echo still here").text == "still here"
+
+
+def test_a_timed_out_command_is_stopped_on_the_device(device):
+    with pytest.raises(errors.CommandTimeout) as info:
+        device.run("echo $$; sleep 100", timeout=1.0)
+    pid = info.value.evidence.stdout.strip()
+    assert pid.isdigit()
+
+    def listed_pids() -> list[str]:
+        result = device.run('echo "$$"; ps -A -o PID')
+        own, *listing = result.stdout.split()
+        assert own in listing                        # ps does list the shell processes
+        return listing
+
+    deadline = time.monotonic() + 5.0                # the stream's close reaches adbd just after
+    while pid in listed_pids() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pid not in listed_pids()
 
 
 def test_device_killed_mid_command_is_device_lost(lab, devices):
@@ -186,10 +241,13 @@ def test_root_unavailable_on_a_user_build_without_su(tmp_path):
 
 def test_wait_for_boot_after_container_restart(lab, devices):
     target = devices[RESTARTED]
+    bystander = Device(target.serial, _server_of(devices), default_timeout=TIMEOUT)
+    assert bystander.run("echo before").text == "before"    # leaves a connection to the old transport
     lab.farm.control("restart", serial=target.serial, down_s=0.5)
     target.wait_for_boot(timeout=60, expect_restart=True)
     assert target.getprop("sys.boot_completed") == "1"
     assert target.state() == "device"
+    assert bystander.run("echo after").text == "after"      # that connection is not used
 
 
 def test_reconnect_brings_a_tcp_device_back(devices):
