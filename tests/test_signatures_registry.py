@@ -98,6 +98,8 @@ def test_every_problem_of_every_file_is_listed(tmp_path):
     (("severity: major\n", "severity: major\ncorrelate:\n  - equal: [why, nope]\n"),
      "equal: ['nope'] are not named groups of a primary pattern"),
     (("severity: major\n", "severity: major\nsummary: ['{nope}']\n"), "uses unknown fields ['nope']"),
+    (("regex: ^something failed \\((?P<why>[^)]*)\\)$", "regex: ^something failed\\non two lines$"),
+     "anchor 'something failed\\non two lines' contains a line break, which no log line does"),
 ])
 def test_inconsistent_signatures_are_rejected(tmp_path, change, expected):
     write(tmp_path, "a.yaml", GOOD.replace(*change))

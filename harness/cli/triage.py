@@ -38,8 +38,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="only signatures and forms that exist on this Android version (e.g. 8.1)")
     parser.add_argument("--signatures", metavar="DIR", type=Path,
                         help="signature directory (default: $HARNESS_SIGNATURES or signatures/)")
+    parser.add_argument("--jobs", metavar="N", type=_positive_int,
+                        help="processes that scan a plain file (default: one per CPU, each with at least 32 MB)")
     parser.set_defaults(func=run)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
 
 
 def _open_input(name: str, stack: ExitStack) -> IO[bytes]:
@@ -86,12 +94,13 @@ def _print_text(result: TriageResult, out: IO[str]) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here: `harness` imports every subcommand module to build its parser.
     from harness.logs.signatures import load_registry
-    from harness.logs.triage import triage_stream
+    from harness.logs.triage import triage_file
 
     try:
         registry = load_registry(args.signatures)
         with ExitStack() as stack:
-            result = triage_stream(_open_input(args.file, stack), registry, android=args.android)
+            result = triage_file(_open_input(args.file, stack), registry, android=args.android,
+                                 workers=args.jobs)
     except (InputError, ValueError) as e:     # ValueError: a bad --android, a ConfigError (registry)
         print(f"harness triage: error: {e}", file=sys.stderr)
         return EXIT_ERROR

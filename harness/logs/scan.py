@@ -1,33 +1,32 @@
-"""Find the few lines worth a regex in a large log, fast.
+"""Find the few lines worth a regex in a large log, fast: the candidate lines.
 
-The input is read in large binary chunks. Each chunk is searched with `bytes.find` for the primary
-anchors (literal text every primary pattern's match contains); companion anchors are searched only
-within CONTEXT_BYTES of a primary hit, which may reach into the neighbouring chunks (companions
-are only wanted near a primary). Line numbers come from counting newlines per chunk. Nothing is decoded or
-parsed except the candidate lines.
+Candidates are (1) every line that contains a primary anchor (literal text every primary
+pattern's match contains) and (2) every line with a companion anchor lying wholly inside the
+windows around the primary lines: the union of [s - CONTEXT_BYTES, s + CONTEXT_BYTES) over the
+byte offsets s where primary lines start (companions are only wanted near a primary, and
+searching for them everywhere would cost a pass over the input per anchor). Line numbers count
+"\\n"; a last line without one counts too.
+
+This module scans a stream (pipes, decompressors, text in memory); `filescan` gives the same
+candidates for a regular file by random access, in parallel. Anchors never contain "\\n"
+(`signature_specs` refuses them), so an anchor never spans two lines and input can be cut at
+any line end.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-CHUNK_SIZE = 4 << 20       # bytes read at a time; about the size of a chunk
-CONTEXT_BYTES = 512 << 10  # around a primary hit: seconds of even a busy log (~5000 lines)
+CHUNK_SIZE = 4 << 20       # bytes read at a time
+CONTEXT_BYTES = 512 << 10  # around a primary line: seconds of even a busy log (~5000 lines)
 
 
 @dataclass(frozen=True)
 class RawLine:
     number: int           # 1-based
     data: bytes           # without the line ending
-
-
-@dataclass
-class _Chunk:
-    data: bytes | bytearray          # only data[:end] belongs to the chunk
-    end: int
-    first_line: int                  # number of its first line
-    primary_hits: list[int] = field(default_factory=list)   # line starts
 
 
 def whole_lines(blocks: Iterable[bytes]) -> Iterator[bytes]:
@@ -76,8 +75,8 @@ def read_chunks(read_into: Callable[[memoryview], int | None]) -> Iterator[tuple
         carry = bytes(buf[cut:total])
 
 
-def _line_starts(data: bytes | bytearray, anchors: Iterable[bytes], begin: int = 0, stop: int | None = None) -> set[int]:
-    """Start offsets of the lines holding an anchor at an offset in [begin, stop)."""
+def line_starts(data: bytes | bytearray, anchors: Iterable[bytes], begin: int = 0, stop: int | None = None) -> set[int]:
+    """Start offsets of the lines holding an anchor wholly inside data[begin:stop]."""
     stop = len(data) if stop is None else stop
     starts: set[int] = set()
     for anchor in anchors:
@@ -91,28 +90,43 @@ def _line_starts(data: bytes | bytearray, anchors: Iterable[bytes], begin: int =
     return starts
 
 
-def _lines_at(chunk: _Chunk, starts: set[int]) -> Iterator[RawLine]:
-    data = chunk.data
-    line = chunk.first_line
-    previous = 0
+def lines_at(data: bytes | bytearray, end: int, first_line: int, starts: Iterable[int]) -> Iterator[RawLine]:
+    """The lines starting at `starts` of data[:end], which begins with line number `first_line`."""
+    line, previous = first_line, 0
     for start in sorted(starts):
         line += data.count(b"\n", previous, start)
         previous = start
-        end = data.find(b"\n", start, chunk.end)
-        text = bytes(data[start:chunk.end] if end == -1 else data[start:end])
+        stop = data.find(b"\n", start, end)
+        text = bytes(data[start:end] if stop == -1 else data[start:stop])
         yield RawLine(line, text.removesuffix(b"\r"))
 
 
-class CandidateScanner:
-    """Feeds chunks through; collects candidate lines in line order, without duplicates."""
+@dataclass(frozen=True)
+class _Chunk:
+    offset: int                      # of data[0] in the input
+    data: bytes | bytearray          # only data[:end] belongs to the chunk
+    end: int
+    first_line: int                  # number of its first line
 
-    def __init__(self, primary_anchors: Iterable[bytes], companion_anchors: Iterable[bytes]) -> None:
+
+class CandidateScanner:
+    """Feeds chunks through; collects the candidate lines in line order, without duplicates.
+
+    Windows that overlap are merged; the open one is searched as far as it cannot change any
+    more (up to the last whole line that is in it and read), so only the chunks that a window
+    may still reach are kept: memory stays near 2 * context + one chunk whatever the hits.
+    """
+
+    def __init__(self, primary_anchors: Iterable[bytes], companion_anchors: Iterable[bytes],
+                 context: int = CONTEXT_BYTES) -> None:
         self.primary_anchors = tuple(primary_anchors)
         self.companion_anchors = tuple(companion_anchors)
+        self.context = context
         self.lines = 0
         self.bytes = 0
-        self._previous: _Chunk | None = None
-        self._current: _Chunk | None = None      # waits for the next chunk, its companion context
+        self._chunks: deque[_Chunk] = deque()
+        self._window: list[int] | None = None   # [begin, stop) of the open window
+        self._searched = 0                      # the open window is searched up to here
         self._found: dict[int, RawLine] = {}
 
     def feed(self, data: bytes | bytearray, end: int | None = None) -> None:
@@ -120,35 +134,67 @@ class CandidateScanner:
         end = len(data) if end is None else end
         if end == 0:
             return
-        chunk = _Chunk(data, end, self.lines + 1)
+        chunk = _Chunk(self.bytes, data, end, self.lines + 1)
+        self._chunks.append(chunk)
         self.lines += data.count(b"\n", 0, end) + (0 if data[end - 1] == 0x0A else 1)
         self.bytes += end
-        starts = _line_starts(data, self.primary_anchors, 0, end)
+        starts = line_starts(data, self.primary_anchors, 0, end)
         if starts:
-            chunk.primary_hits = sorted(starts)
             self._take(chunk, starts)
-        if self._current is not None:
-            self._companions_near(self._previous, self._current, chunk)
-        self._previous, self._current = self._current, chunk
+            for start in sorted(starts):
+                self._open(chunk.offset + start)
+        self._search_window(final=False)
+        self._release()
 
     def finish(self) -> list[RawLine]:
-        if self._current is not None:
-            self._companions_near(self._previous, self._current, None)
-        self._previous = self._current = None
+        if self._window is not None:
+            self._search_window(final=True)
+        self._chunks.clear()
         return [self._found[n] for n in sorted(self._found)]
 
-    def _companions_near(self, before: _Chunk | None, chunk: _Chunk, after: _Chunk | None) -> None:
-        """Companion lines within CONTEXT_BYTES of each primary hit of `chunk`."""
-        for hit in chunk.primary_hits:
-            begin, stop = hit - CONTEXT_BYTES, hit + CONTEXT_BYTES
-            self._take(chunk, _line_starts(chunk.data, self.companion_anchors, max(0, begin), min(stop, chunk.end)))
-            if begin < 0 and before is not None:
-                self._take(before, _line_starts(before.data, self.companion_anchors,
-                                                max(0, before.end + begin), before.end))
-            if stop > chunk.end and after is not None:
-                self._take(after, _line_starts(after.data, self.companion_anchors, 0,
-                                               min(after.end, stop - chunk.end)))
+    def _open(self, hit: int) -> None:
+        begin, stop = max(0, hit - self.context), hit + self.context
+        if self._window is not None and begin <= self._window[1]:
+            self._window[1] = stop
+            return
+        if self._window is not None:
+            self._search_window(final=True)  # ends before this hit's window: all of it is read
+        self._window, self._searched = [begin, stop], begin
+
+    def _search_window(self, final: bool) -> None:
+        """Companion lines in the open window from where the last search stopped: up to its end
+        when final, else up to the last line end read that is inside it (the window may grow)."""
+        if self._window is None:
+            return
+        stop = self._window[1]
+        if not final and stop > self.bytes:
+            stop = self.bytes             # the chunks end at line ends
+        elif not final:
+            stop = self._line_start_at(stop)
+        for chunk in self._chunks:
+            begin = max(self._searched - chunk.offset, 0)
+            end = min(stop - chunk.offset, chunk.end)
+            if begin < end:
+                self._take(chunk, line_starts(chunk.data, self.companion_anchors, begin, end))
+        self._searched = max(self._searched, stop)
+        if final:
+            self._window = None
+
+    def _line_start_at(self, offset: int) -> int:
+        """Start of the line that holds `offset` (a kept chunk holds it)."""
+        for chunk in self._chunks:
+            if chunk.offset <= offset < chunk.offset + chunk.end:
+                return chunk.offset + chunk.data.rfind(b"\n", 0, offset - chunk.offset) + 1
+        return offset
+
+    def _release(self) -> None:
+        # Later windows begin at or after (bytes read - context); the open one at `_searched`.
+        keep_from = self.bytes - self.context
+        if self._window is not None:
+            keep_from = min(keep_from, self._searched)
+        while self._chunks and self._chunks[0].offset + self._chunks[0].end <= keep_from:
+            self._chunks.popleft()
 
     def _take(self, chunk: _Chunk, starts: set[int]) -> None:
-        for line in _lines_at(chunk, starts):
+        for line in lines_at(chunk.data, chunk.end, chunk.first_line, starts):
             self._found.setdefault(line.number, line)

@@ -57,7 +57,9 @@ class PatternSpec(_Strict):
 
     @model_validator(mode="after")
     def _anchor_is_safe(self) -> PatternSpec:
-        check_anchor(self.regex, self.anchor, min_length=ANCHOR_MIN_LENGTH)
+        anchor = check_anchor(self.regex, self.anchor, min_length=ANCHOR_MIN_LENGTH)
+        if "\n" in anchor:       # the scanners cut the input at line ends
+            raise ValueError(f"anchor {anchor!r} contains a line break, which no log line does")
         return self
 
     def groups(self) -> set[str]:

@@ -1,23 +1,29 @@
 """Triage: which known regressions does a log show?
 
-`triage(text_or_lines)` and `triage_stream(binary_file)` run the signature registry over a logcat
-dump or a bugreport and return a `TriageResult`: one `Finding` per primary match that passed its
-correlation rules, with the evidence lines (number, timestamp, text), the extracted fields and a
-one-line verdict such as `KNOWN eth0-ebusy-startup-race: netId 101 eth0 seq 30`.
+`triage(text_or_lines)`, `triage_stream(binary_file)` and `triage_file(binary_file)` run the
+signature registry over a logcat dump or a bugreport and return a `TriageResult`: one `Finding`
+per primary match that passed its correlation rules, with the evidence lines (number, timestamp,
+text), the extracted fields and a one-line verdict such as
+`KNOWN eth0-ebusy-startup-race: netId 101 eth0 seq 30`.
 
-Speed comes from `scan.CandidateScanner` (literal prefilter); this module only looks at the
-candidate lines it returns. Bad input never raises: undecodable bytes become U+FFFD, lines that
-are not logcat stay unparsed and only match patterns without a tag/level constraint.
+Speed comes from the literal prefilter of `scan` (streams) and `filescan` (regular files, in
+parallel); this module only looks at the candidate lines they return. Bad input never raises:
+undecodable bytes become U+FFFD, lines that are not logcat stay unparsed and only match patterns
+without a tag/level constraint.
 """
 
 from __future__ import annotations
 
+import io
+import os
+import stat
 import string
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from harness.logs.records import parse_line, seconds_of
+from harness.logs.filescan import default_workers, scan_file
 from harness.logs.scan import CandidateScanner, RawLine, read_chunks, whole_lines
 from harness.logs.signatures import (RECORD_ATTRIBUTES, CompanionRule, Pattern, Registry, Signature,
                                      load_registry)
@@ -240,7 +246,7 @@ def _applicable(registry: Registry, android: str | None) -> Registry:
 
 class Triage:
     """Incremental triage: feed_chunks() (bytes of any size) or feed_buffers() (chunks from
-    scan.read_chunks), then result()."""
+    scan.read_chunks), then result(). judge() takes candidates found by another scanner."""
 
     def __init__(self, registry: Registry | None = None, android: str | None = None) -> None:
         self.registry = _applicable(registry or load_registry(), android)
@@ -255,10 +261,14 @@ class Triage:
             self._scanner.feed(buffer, end)
 
     def result(self, problem: str | None = None) -> TriageResult:
-        candidates = [self._candidate(line) for line in self._scanner.finish()]
+        return self.judge(self._scanner.finish(), self._scanner.lines, self._scanner.bytes, problem)
+
+    def judge(self, lines: Iterable[RawLine], lines_scanned: int, bytes_scanned: int,
+              problem: str | None = None) -> TriageResult:
+        """The findings among candidate lines (in line order), as `scan` defines candidates."""
+        candidates = [self._candidate(line) for line in lines]
         candidates = [c for c in candidates if c.hits]
-        return TriageResult(tuple(_findings(candidates, self.registry)), self._scanner.lines,
-                            self._scanner.bytes, problem)
+        return TriageResult(tuple(_findings(candidates, self.registry)), lines_scanned, bytes_scanned, problem)
 
     def _candidate(self, line: RawLine) -> _Candidate:
         text = line.data.decode("utf-8", errors="replace")
@@ -315,3 +325,35 @@ def triage_stream(stream: IO[bytes], registry: Registry | None = None,
 
     engine.feed_buffers(read_chunks(guarded))
     return engine.result(problem)
+
+
+def triage_file(stream: IO[bytes], registry: Registry | None = None, android: str | None = None,
+                workers: int | None = None) -> TriageResult:
+    """`triage_stream`, faster for a regular file (plain file or stdin redirected from one): read
+    by random access from its current position, by `workers` processes (default: as many as
+    the CPUs and the size make worthwhile). Other streams, and a file that cannot be read to
+    its end this way, go through `triage_stream`."""
+    fd = _regular_file(stream)
+    if fd is None:
+        return triage_stream(stream, registry, android)
+    engine = Triage(registry, android)
+    start = stream.tell()
+    if workers is None:
+        workers = default_workers(os.fstat(fd).st_size - start)
+    try:
+        scan = scan_file(fd, engine.registry.primary_anchors(), engine.registry.companion_anchors(),
+                         start=start, workers=workers)
+    except OSError:
+        return triage_stream(stream, registry, android)   # notes where the input ended
+    return engine.judge(scan.lines, scan.line_count, scan.byte_count)
+
+
+def _regular_file(stream: IO[bytes]) -> int | None:
+    """The descriptor of `stream` when it reads a regular file as is (not a decompressor's source)."""
+    if not isinstance(stream, (io.BufferedReader, io.FileIO)):
+        return None
+    try:
+        fd = stream.fileno()
+        return fd if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except (OSError, ValueError):
+        return None
