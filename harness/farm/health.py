@@ -176,12 +176,13 @@ class HealthCheck:
         return HealthReport(serial, tuple(problems), pids, changes)
 
     def _network_changes(self, baseline: Baseline) -> SnapshotDiff:
-        """The differences that persist for settle_s (a settling framework gets that long)."""
+        """The differences that persist for settle_s (a settling framework gets that long), or at
+        once when an interface is not as it was: the framework does not bring links back."""
         deadline = time.monotonic() + self.settle_s
         while True:
             now = StoredSnapshot.of(take_snapshot(self.device, interface=self.interface))
             changes = diff(baseline.network, now, ignore_net_ids=True, sections=NETWORK_SECTIONS)  # type: ignore[arg-type]
-            if changes.empty or time.monotonic() >= deadline:
+            if changes.empty or changes.section("links") is not None or time.monotonic() >= deadline:
                 return changes
             time.sleep(_SETTLE_POLL_S)
 

@@ -69,14 +69,14 @@ class Recovery:
     device: Device
     checker: HealthCheck
     budget_s: float
-    restarter: Restarter | None = None       # None: the device cannot be restarted (no container)
+    # The device's restarter for a time limit (None: it cannot be restarted, e.g. no container).
+    restarter: Callable[[float], Restarter | None] = lambda timeout: None
     was_root: bool = True                    # give adbd root again after a restart
     evidence: Callable[[], list[str]] | None = None
     steps: list[RecoveryStep] = field(default_factory=list)
 
     def run(self, baseline: Baseline, report: HealthReport, *, expect_restart: bool = False) -> RecoveryResult:
-        start = time.monotonic()
-        deadline = start + self.budget_s
+        deadline = time.monotonic() + self.budget_s
         current = report
         plan: list[tuple[str, Callable[[float], str]]] = []
         if self.device.is_tcp:
@@ -84,17 +84,17 @@ class Recovery:
         plan += [("wait for boot", self._wait_for_boot), ("restore network", lambda _: self._restore(current)),
                  ("restart container", self._restart)]
         accept_pids = expect_restart
-        for name, action in plan:
+        for position, (name, action) in enumerate(plan):
             if current.ok or time.monotonic() >= deadline:
                 break
             if not self._useful(name, current):
                 continue
-            left = min(STEP_CAP_S, deadline - time.monotonic())
+            # A step may use its share of what is left, so that the later ones still get theirs.
+            later = sum(1 for other, _ in plan[position + 1:] if self._useful(other, current))
+            left = min(STEP_CAP_S, (deadline - time.monotonic()) / (1 + later))
             self._step(name, lambda: action(left))
             accept_pids = accept_pids or name in ("wait for boot", "restart container")
             current = self.checker.check(baseline, expect_restart=accept_pids)
-        if not current.ok and not current.reachable and self.steps == [] and time.monotonic() < deadline:
-            current = self.checker.check(baseline)      # nothing applied: look once more
         recovered = current.ok
         if recovered and current.pids:
             baseline = baseline.with_pids(current.pids)
@@ -108,7 +108,7 @@ class Recovery:
             return not report.reachable or report.has(Problem.RESTARTED)
         if step == "restore network":
             return report.reachable and report.has(Problem.NETWORK) and bool(self._downed_links(report))
-        return self.restarter is not None
+        return self.restarter(STEP_CAP_S) is not None
 
     def _step(self, name: str, action: Callable[[], str]) -> None:
         started = time.monotonic()
@@ -136,8 +136,9 @@ class Recovery:
         return "brought up " + ", ".join(links)
 
     def _restart(self, timeout: float) -> str:
-        assert self.restarter is not None
-        result = self.restarter.restart(self.device)
+        restarter = self.restarter(timeout)
+        assert restarter is not None, "planned only for a device that can be restarted"
+        result = restarter.restart(self.device)
         result.raise_for_error()
         if self.was_root:
             self._root()

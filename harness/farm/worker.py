@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -59,9 +60,12 @@ RETRIED_PROPERTY = "retried_after"
 EVIDENCE_PROPERTY = "fault_evidence"
 HEALTH_SECTION = "farm health check"
 FAULT_EVENTS_SHOWN = 10
+EVIDENCE_SLACK_S = 1.0            # fault events this long before the test started still count
 SWAP_FOR_RETRY_WAIT_S = 0.0       # a retry takes a free device at once, else stays on the recovered one
 _FAILED = pytest.StashKey[bool]()
 _CHECKED = pytest.StashKey[bool]()
+_STARTED = pytest.StashKey[float]()           # time.monotonic() when the test's setup began
+_DEVICES = pytest.StashKey[tuple[str, ...]]()  # the devices the test got
 _HEALTH = pytest.StashKey[list[str]]()
 
 
@@ -193,11 +197,13 @@ class FarmWorker:
     # -- between tests --------------------------------------------------------------------------
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
+        item.stash[_STARTED] = time.monotonic()
         try:
             return (yield)
         finally:
             if self.lease is not None and _uses_devices(item):
                 self.lease.record_test(item.nodeid)
+                item.stash[_DEVICES] = tuple(h.farm.id for h in self.held)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
@@ -226,7 +232,7 @@ class FarmWorker:
                     held.baseline = held.baseline.with_pids(report.pids)
                 continue
             self._log_health(held, report, why=f"after {item.nodeid}")
-            result = self._recover(held, report, self.lease, expect_restart=expect_restart)
+            result = self._recover(held, report, self.lease, expect_restart=expect_restart, item=item)
             notes.append(result.render())
             if not result.recovered:
                 self._quarantine_and_swap(item, held, result, notes)
@@ -243,12 +249,13 @@ class FarmWorker:
         self.log.append("health", device=held.farm.id, holder=self.holder, ok=report.ok, why=why,
                         problems=[text for _, text in report.problems])
 
-    def _recover(self, held: _Held, report: HealthReport, lease: Lease, *, expect_restart: bool) -> RecoveryResult:
+    def _recover(self, held: _Held, report: HealthReport, lease: Lease, *, expect_restart: bool,
+                 item: pytest.Item | None = None) -> RecoveryResult:
         lease.set_state(held.farm.id, "recovering", report.render())
         budget = self._health_setting("recovery_budget_s")
-        recovery = Recovery(held.device, held.checker, budget, restarter=self._restarter(held, budget),
+        recovery = Recovery(held.device, held.checker, budget, restarter=lambda timeout: self._restarter(held, timeout),
                             was_root=held.profile is None or held.profile.has("root"),
-                            evidence=lambda: self.fault_evidence(held.farm))
+                            evidence=lambda: self.fault_evidence(held.farm, item))
         result = recovery.run(held.baseline, report, expect_restart=expect_restart)
         held.baseline = result.baseline
         self.log.append("recovery", device=held.farm.id, holder=self.holder, recovered=result.recovered,
@@ -285,8 +292,10 @@ class FarmWorker:
         reports = runtestprotocol(item, nextitem=nextitem, log=False)
         failure = next((r for r in reports if r.failed and getattr(r, LABEL_ATTRIBUTE, None) in INFRA_CLASSES), None)
         if failure is not None and self.lease is not None:
-            first_devices = ", ".join(self._devices_of(item)) or "its device"
-            for report in reports:
+            first_devices = ", ".join(item.stash.get(_DEVICES, ())) or "its device"
+            # Reported up to the failure, which becomes a rerun: a teardown report would make
+            # junitxml close the test case as if it had passed (pytest-rerunfailures does the same).
+            for report in reports[:reports.index(failure) + 1]:
                 if report.failed:
                     report.outcome = "rerun"  # type: ignore[assignment]
                 item.ihook.pytest_runtest_logreport(report=report)
@@ -295,7 +304,8 @@ class FarmWorker:
                 self._swap_for_retry(item)
             _forget_failed_fixtures(item)
             for key in (_FAILED, _CHECKED, _HEALTH):
-                item.stash.pop(key, None)  # type: ignore[arg-type]
+                if key in item.stash:
+                    del item.stash[key]
             why = f"{getattr(failure, LABEL_ATTRIBUTE)} on {first_devices} ({failure.when}): {_first_line(failure)}"
             self.log.append("retry", test=item.nodeid, holder=self.holder, why=why)
             item.user_properties.append((RETRIED_PROPERTY, why))
@@ -305,9 +315,6 @@ class FarmWorker:
             item.ihook.pytest_runtest_logreport(report=report)
         item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
-
-    def _devices_of(self, item: pytest.Item) -> list[str]:
-        return [h.farm.id for h in self.held]
 
     def _swap_for_retry(self, item: pytest.Item) -> None:
         """Move to another free unit for the retry when there is one (the recovered device goes
@@ -345,7 +352,7 @@ class FarmWorker:
         error = call.excinfo.value if call.excinfo is not None else None
         if report.failed and isinstance(error, HarnessError) and str(error.failure_class) in INFRA_CLASSES \
                 and self.held and not isinstance(error, DeviceUnhealthy):
-            evidence = [line for held in self.held for line in self.fault_evidence(held.farm)]
+            evidence = [line for held in self.held for line in self.fault_evidence(held.farm, item)]
             if evidence:
                 report.sections.append(("fault evidence", "\n".join(evidence)))
                 report.user_properties.append((EVIDENCE_PROPERTY, " | ".join(evidence[-3:])))
@@ -357,8 +364,9 @@ class FarmWorker:
             report.sections.append((HEALTH_SECTION, "\n\n".join(notes)))
         return report
 
-    def fault_evidence(self, device: FarmDevice) -> list[str]:
-        """The virtual device's latest fault events (nothing for other devices)."""
+    def fault_evidence(self, device: FarmDevice, item: pytest.Item | None = None) -> list[str]:
+        """The virtual device's fault events since `item` started (the latest ones without an
+        item); nothing for devices that are not virtual."""
         farm = self.sim_farm(device)
         if farm is None:
             return []
@@ -367,10 +375,15 @@ class FarmWorker:
             answer = farm.control("faults", serial=device.serial, timeout=5.0)
         except FarmError as e:
             return [f"fault events of {device.serial} unavailable: {e}"]
-        events = answer.get("events", [])[-FAULT_EVENTS_SHOWN:]
+        events = answer.get("events", [])
+        started = item.stash.get(_STARTED, None) if item is not None else None
+        if started is not None:
+            window = time.monotonic() - started + EVIDENCE_SLACK_S
+            events = [e for e in events if e.get("host_age_s", 0.0) <= window]
         counts = ", ".join(f"{name} x{count}" for name, count in sorted(answer.get("counts", {}).items()))
         return [f"{device.serial} fault {e['fault']} at device time {e['time']:.3f}s: {e['detail']}"
-                for e in events] + ([f"{device.serial} faults so far: {counts}"] if counts else [])
+                for e in events[-FAULT_EVENTS_SHOWN:]] + \
+            ([f"{device.serial} faults since it started: {counts}"] if counts and events else [])
 
     # -- helpers --------------------------------------------------------------------------------
     def sim_farm(self, device: FarmDevice) -> SimFarm | None:
@@ -383,12 +396,13 @@ class FarmWorker:
             self._sim_farms[container.control] = SimFarm.attach(host, int(port))
         return self._sim_farms[container.control]
 
-    def _restarter(self, held: _Held, budget: float) -> Restarter | None:
-        """The farm's container host for the device, else its profile's container method."""
+    def _restarter(self, held: _Held, timeout: float) -> Restarter | None:
+        """The farm's container host for the device, else its profile's container method; its
+        boot and network waits within `timeout`."""
         profile = held.profile
         settings = RestartSettings.from_profile(profile) if profile else RestartSettings(wait_for_network=False)
-        settings = replace(settings, boot_timeout=min(settings.boot_timeout, budget),
-                           network_timeout=min(settings.network_timeout, budget))
+        settings = replace(settings, boot_timeout=min(settings.boot_timeout, timeout),
+                           network_timeout=min(settings.network_timeout, timeout))
         container = held.farm.container
         if container is not None and container.runtime == "sim":
             from harness.container.sim import SimRestarter

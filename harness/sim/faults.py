@@ -129,8 +129,13 @@ class DeviceFaults:
                                                                  flood.buffer))
 
     def describe(self) -> dict[str, Any]:
+        """Settings, counts, and the events with `host_age_s`: how long ago (host seconds) each
+        fired, so a harness can keep those of the test that just failed."""
+        scheduler = self.device.scheduler
+        now = scheduler.now()
         return {"settings": self.settings.model_dump(exclude_unset=True), "counts": dict(self.counts),
-                "events": [e.as_dict() for e in self.events]}
+                "events": [{**e.as_dict(), "host_age_s": round(scheduler.host_seconds(now - e.time), 3)}
+                           for e in self.events]}
 
     def record(self, fault: str, detail: str) -> None:
         now = self.device.scheduler.now()
