@@ -13,6 +13,7 @@ Function scope (each restores what it changes, even when the test fails):
     logcat            LogcatWindow: the session's log since the test's mark (excerpt, waits, findings)
     snapshot          SnapshotRecorder: network snapshot before the test, `take()`; at the end the
                       network must be as before, or the teardown fails with the differences
+                      (eth and restart use it, so it checks what their restores left)
     eth               harness.net.InterfaceControl on the profile's interface, journal restored at teardown
     connectivity      Connectivity: `connectivity()` -> Verdict, `connectivity.wait(timeout)` -> Verdict
     restart           Restarts: `restart("container" | "framework" | "reboot")`; afterwards the network
@@ -144,18 +145,19 @@ def logcat(request: pytest.FixtureRequest, logcat_service: LogcatService, signat
 
 
 @pytest.fixture
-def snapshot(request: pytest.FixtureRequest, net: DeviceNet) -> Iterator[SnapshotRecorder]:
+def snapshot(request: pytest.FixtureRequest, net: DeviceNet, session_start: SessionStart) -> Iterator[SnapshotRecorder]:
+    # session_start: the first snapshot of a session is of a settled device, not one still booting.
     recorder = SnapshotRecorder(net.device, net.interface)
     evidence_of(request.node).snapshot_diff = recorder.diff
     yield recorder
-    changes = recorder.restored_diff()          # after every restorer: autouse fixtures tear down last
+    changes = recorder.restored_diff()          # after eth's and restart's restores: they depend on it
     if not changes.empty:
         raise RestoreFailed(f"the network of {net.device.serial} differs from before the test:\n{changes.render()}",
                             serial=net.device.serial)
 
 
 @pytest.fixture
-def eth(net: DeviceNet) -> Iterator[InterfaceControl]:
+def eth(net: DeviceNet, snapshot: SnapshotRecorder) -> Iterator[InterfaceControl]:
     control = InterfaceControl(net.device, net.interface)
     try:
         yield control
@@ -174,7 +176,8 @@ def connectivity(request: pytest.FixtureRequest, net: DeviceNet, logcat_service:
 
 @pytest.fixture
 def restart(request: pytest.FixtureRequest, net: DeviceNet, device_facts: DeviceFacts, device_pool: DevicePool,
-            logcat_service: LogcatService, connectivity: Connectivity) -> Iterator[Restarts]:
+            logcat_service: LogcatService, connectivity: Connectivity,
+            snapshot: SnapshotRecorder) -> Iterator[Restarts]:
     restarts = Restarts(net, device_facts, _farm(device_pool), logcat_service, connectivity,
                         evidence_of(request.node).restarts)
     yield restarts
