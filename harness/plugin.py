@@ -231,7 +231,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     analysis = None
     evidence = item.stash.get(outcome.EVIDENCE, None)
     error = call.excinfo.value if call.excinfo is not None else None
-    if evidence is not None and isinstance(error, Exception) and not isinstance(error, _NOT_FAILURES):
+    if evidence is not None and error is not None and not isinstance(error, _NOT_FAILURES):
         analysis = outcome.analyse(evidence, error)
         allure = _allure(item.config)
         if allure is not None:
@@ -245,7 +245,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     return report
 
 
-_NOT_FAILURES = (pytest.skip.Exception, pytest.xfail.Exception)
+# Outcomes that are not a test failing (pytest.fail's exception is a failure and is explained).
+_NOT_FAILURES = (pytest.skip.Exception, pytest.xfail.Exception, pytest.exit.Exception, KeyboardInterrupt, SystemExit)
 
 
 def _allure(config: pytest.Config):

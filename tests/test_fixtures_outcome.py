@@ -116,6 +116,10 @@ import pytest
 def test_race():
     assert False, "no network on eth0"
 
+@pytest.mark.log("race-8.1-reference.log")
+def test_race_by_pytest_fail():
+    pytest.fail("no network on eth0")
+
 @pytest.mark.log("healthy-boot-8.1.log")
 def test_other_failure():
     assert 1 == 2
@@ -150,11 +154,13 @@ def properties(case: ET.Element) -> dict[str, str]:
 def test_known_regression_in_junit_message_and_properties_and_terminal_sections(session):
     xml = session.path / "junit.xml"
     result = session.runpytest_subprocess("-p", "no:cacheprovider", f"--junitxml={xml}", "-rf")
-    result.assert_outcomes(passed=1, failed=2, skipped=1)
+    result.assert_outcomes(passed=1, failed=3, skipped=1)
     cases = junit(xml)
     message = cases["test_race"].find("failure").get("message")
     assert message.startswith("KNOWN eth0-ebusy-startup-race: netd-membership layer failed: "
                               "AssertionError: no network on eth0")
+    assert cases["test_race_by_pytest_fail"].find("failure").get("message").startswith(
+        "KNOWN eth0-ebusy-startup-race: netd-membership layer failed: Failed: no network on eth0")
     assert properties(cases["test_race"]) == {
         "signature": "eth0-ebusy-startup-race", "failing_layer": "netd-membership",
         "finding": "KNOWN eth0-ebusy-startup-race: netId 101 eth0 seq 30"}
