@@ -237,3 +237,19 @@ def test_down_times_are_refused_where_the_delay_is_the_down_time():
         cli.options_from(parse("--hunt", "--window", "idle", "--down-ms", "100"))
     with pytest.raises(SystemExit):
         parse("--hunt", "--down-ms", "soon")
+
+
+def test_default_hunt_end_to_end_flaps_after_eth0_is_provisioned_again(tmp_path):
+    from test_repro_run import check_consistent, repro
+    status, summary, run_dir = repro(tmp_path, "--hunt", "--iterations", "4", "--devices", "1", "--seed", "3",
+                                     "--delays", "0", "--down-ms", "50,100", "--no-progress")
+    check_consistent(summary, run_dir)
+    assert summary["parameters"]["window"] == "provisioned" and summary["parameters"]["downs_ms"] == [50.0, 100.0]
+    found = summary["hunt"]["groups"][0]["buckets"]
+    assert [(b["delay_ms"], b["down_ms"]) for b in found] == [(0.0, 50.0), (0.0, 100.0)]
+    trials = [r for r in summary["iterations"] if r["outcome"] in ("ok", "known-regression", "no-network")]
+    assert sum(b["trials"] for b in found) == len(trials) and len(trials) >= 3
+    assert all((r["delay_ms"], r["down_ms"]) in ((0.0, 50.0), (0.0, 100.0)) for r in summary["iterations"])
+    for timeline in run_dir.glob("iterations/*/timeline.txt"):
+        text = timeline.read_text()
+        assert "link flap 0 ms after eth0 was provisioned again" in text and ANCHOR_MISSED not in text
