@@ -8,8 +8,13 @@ the wrong type or a bad version range is a usage error that names the test, so a
 into a silently skipped test. At setup the parsed requirements are compared with the device's
 `DeviceFacts` (`unmet`); every unmet one gives a reason, and the test is skipped with all of them.
 
-A boolean requirement also works negated: `requires(netd_networks=False)` runs only on devices
-without netd networks (before Android 5.0).
+Requirements: root (a root shell: adb root or su), container (the harness can restart the device
+as a container: docker/podman from its profile, or the virtual device's control channel),
+android (a release range), tool (on the device's PATH), netd_networks (Android 5.0+ per-network
+rules and tables), ndc ("text" socket or "binder"), ethernet (an Ethernet interface was found),
+ethernet_service (`dumpsys ethernet` answers: the framework manages the interface), restart
+("container", "framework" or "reboot" can be done). A boolean requirement also works negated:
+`requires(netd_networks=False)` runs only on devices without netd networks (before Android 5.0).
 """
 
 from __future__ import annotations
