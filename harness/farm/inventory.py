@@ -161,8 +161,8 @@ def discover(spec: FarmSpec, *, probe: bool = True, connect_timeout: float = CON
         try:
             listing = list_devices(server.address)
         except Exception as e:       # adbutils and sockets raise many kinds: the server is unusable either way
-            problems.append(f"adb server {server.label} ({server.address}) did not list its devices: "
-                            f"{type(e).__name__}: {e}")
+            where = f"{server.name} ({server.address})" if server.name else server.address
+            problems.append(f"adb server {where} did not list its devices: {type(e).__name__}: {e}")
             continue
         found += [_listed(spec, server.address, serial, state) for serial, state, _ in listing]
     known = {(d.server, d.serial) for d in found}

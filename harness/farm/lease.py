@@ -147,7 +147,20 @@ def _file_stem(device_id: str) -> str:
     return f"{readable}-{hashlib.sha1(device_id.encode()).hexdigest()[:8]}"
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def state_path(directory: Path, device_id: str, suffix: str = ".json") -> Path:
+    """The device's file in a lease directory: `.lock`, `.json` (state), `.baseline.json`."""
+    return directory / (_file_stem(device_id) + suffix)
+
+
+def read_state(directory: Path, device_id: str) -> DeviceState:
+    """A device's state as its last holder wrote it (no lock needed: writes are atomic renames)."""
+    try:
+        return DeviceState.from_dict(json.loads(state_path(directory, device_id).read_text(encoding="utf-8")))
+    except (FileNotFoundError, ValueError):
+        return DeviceState()
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -223,10 +236,7 @@ class LeasePool:
         return self.log.run
 
     def state(self, device_id: str) -> DeviceState:
-        try:
-            return DeviceState.from_dict(json.loads(self._path(device_id, ".json").read_text(encoding="utf-8")))
-        except (FileNotFoundError, ValueError):
-            return DeviceState()
+        return read_state(self.directory, device_id)
 
     def states(self) -> dict[str, DeviceState]:
         return {device_id: self.state(device_id) for unit in self.units for device_id in unit.ids}
@@ -291,10 +301,10 @@ class LeasePool:
         return f"{holder}: no device free within {wait_s:g}s ({described})"
 
     def _path(self, device_id: str, suffix: str) -> Path:
-        return self.directory / (_file_stem(device_id) + suffix)
+        return state_path(self.directory, device_id, suffix)
 
     def _write_state(self, device_id: str, state: DeviceState) -> None:
-        _write_json(self._path(device_id, ".json"), state.as_dict())
+        write_json(self._path(device_id, ".json"), state.as_dict())
 
 
 def _check_reason(previous: DeviceState, run: str) -> str | None:

@@ -28,6 +28,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -40,7 +41,7 @@ from harness.device import Device
 from harness.errors import FailureClass, HarnessError
 from harness.farm.health import Baseline, HealthCheck, HealthReport, Problem
 from harness.farm.inventory import FarmDevice, Inventory
-from harness.farm.lease import QUARANTINED, Lease, LeaseLog, LeasePool, NoDeviceAvailable
+from harness.farm.lease import QUARANTINED, Lease, LeaseLog, LeasePool, NoDeviceAvailable, state_path, write_json
 from harness.farm.recovery import Recovery, RecoveryResult
 from harness.farm.run import RunFiles
 from harness.farm.spec import DEFAULT_RECOVERY_BUDGET_S, DEFAULT_SHELL_TIMEOUT_S
@@ -424,9 +425,8 @@ class FarmWorker:
             return 30.0
         return profile.network.expected_within_s or profile.restart.network_timeout_s
 
-    def _baseline_path(self, device_id: str) -> Any:
-        assert self.pool is not None
-        return self.pool._path(device_id, ".baseline.json")
+    def _baseline_path(self, device_id: str) -> Path:
+        return state_path(self.files.directory, device_id, ".baseline.json")
 
     def _stored_baseline(self, device_id: str) -> Baseline | None:
         """This run's baseline of the device (taken by its first healthy holder)."""
@@ -437,8 +437,7 @@ class FarmWorker:
         return Baseline.from_json(data["baseline"]) if data.get("run") == self.files.run else None
 
     def _store_baseline(self, device_id: str, baseline: Baseline) -> None:
-        from harness.farm.lease import _write_json
-        _write_json(self._baseline_path(device_id), {"run": self.files.run, "baseline": baseline.to_json()})
+        write_json(self._baseline_path(device_id), {"run": self.files.run, "baseline": baseline.to_json()})
 
 
 _HEALTH_DEFAULTS = {"shell_timeout_s": DEFAULT_SHELL_TIMEOUT_S, "recovery_budget_s": DEFAULT_RECOVERY_BUDGET_S}
