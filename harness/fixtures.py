@@ -32,6 +32,7 @@ import pytest
 from harness.dut import (Connectivity, DeviceNet, LogcatWindow, Restarts, SessionStart, SnapshotRecorder,
                          probe_device, restart_kinds, start_session)
 from harness.logs.logcat import DEFAULT_BUFFERS, LogcatService
+from harness.logs.signatures import load_registry
 from harness.markers import DeviceFacts, unmet
 from harness.net import InterfaceControl, RestoreFailed
 from harness.outcome import EVIDENCE, FailureEvidence
@@ -103,6 +104,9 @@ def logcat_service(device_pool: DevicePool) -> Iterator[LogcatService]:
 
 @pytest.fixture(scope="session")
 def signature_registry(pytestconfig: pytest.Config) -> Registry:
+    """Loaded with the device pool (a bad signature file stops the run there); else now."""
+    if REGISTRY not in pytestconfig.stash:
+        pytestconfig.stash[REGISTRY] = load_registry()
     return pytestconfig.stash[REGISTRY]
 
 
