@@ -19,10 +19,10 @@ So a spare is used only if it holds exactly `OKAY` and no end of stream; otherwi
 and a fresh connection does the whole exchange (which reports the device's current state). That
 retry happens before the command was sent, so it can never run a command twice.
 
-The adb server does not set TCP_NODELAY on its client sockets: its second small write waits for
-our ACK, and Linux delays ACKs by up to 40 ms on a connection that looks interactive. Every
-receive therefore asks for an immediate ACK (TCP_QUICKACK, Linux only; it is reset by the kernel
-after each ACK, hence per receive).
+Every receive asks for an immediate ACK (TCP_QUICKACK, Linux only; the kernel resets it, hence
+per receive): on a connection that had gone quiet and then turned interactive, the server's
+second small record of an exchange was measured waiting 40 ms for our delayed ACK (Nagle
+meeting delayed ACK on the loopback hop).
 """
 
 from __future__ import annotations
