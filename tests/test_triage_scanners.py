@@ -12,10 +12,30 @@ import pytest
 
 from harness.logs import filescan
 from harness.logs.filescan import scan_file
+from harness.logs.memmem import finder
 from harness.logs.scan import CandidateScanner, RawLine, whole_lines
 
 PRIMARY = (b"resource busy", b"RouteController")
 COMPANION = (b"Adding iface ", b"already assigned", b" rule: ")
+
+
+@pytest.fixture(autouse=True, params=["memmem", "bytes.find"])
+def search(request, monkeypatch):
+    """The file scanner with each of its two ways of searching (memmem from a size on)."""
+    monkeypatch.setattr(filescan, "MEMMEM_MIN_BYTES", 0 if request.param == "memmem" else 1 << 62)
+    return request.param
+
+
+def test_memmem_finds_what_bytes_find_finds():
+    rng = random.Random(4)
+    data = bytearray(b"".join(rng.choice((b"ab", b"abc", b"resource busy", b"\n", b"\x00", b"busy"))
+                              for _ in range(3000)))
+    find = finder(data)
+    assert find is not data.find                       # the C library's memmem is reachable here
+    for needle in (b"resource busy", b"abcab", b"busy\n", b"\x00ab", b"zzzzzz", b"a"):
+        for begin, stop in ((0, len(data)), (5, 100), (len(data) - 3, len(data)), (10, 10), (7, 3),
+                            (0, len(data) + 50), *((rng.randrange(len(data)), rng.randrange(len(data))) for _ in range(50))):
+            assert find(needle, begin, stop) == data.find(needle, begin, stop), (needle, begin, stop)
 
 
 def reference(data: bytes, context: int) -> tuple[list[RawLine], int]:

@@ -26,8 +26,10 @@ from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from harness.logs.memmem import finder
 from harness.logs.scan import CHUNK_SIZE, CONTEXT_BYTES, RawLine, line_starts, lines_at
 
+MEMMEM_MIN_BYTES = 4 << 20     # from here memmem's speed pays for importing ctypes
 MIN_RANGE_BYTES = 32 << 20      # a worker's fork and pipe cost about what scanning 1 MB does
 MAX_WORKERS = 8
 WORKER_TIME_FLOOR = 10.0        # seconds a worker may take, plus...
@@ -143,8 +145,9 @@ RangeCount = tuple[int, list[tuple[int, int]]]   # newlines; (offset, newlines b
 def _scan_range(fd: int, start: int, stop: int, anchors: tuple[bytes, ...], chunk_size: int) -> RangeCount:
     newlines = 0
     hits: list[tuple[int, int]] = []
+    fast = stop - start >= MEMMEM_MIN_BYTES
     for offset, data, end in _line_chunks(fd, start, stop, bytearray(chunk_size)):
-        starts = line_starts(data, anchors, 0, end)
+        starts = line_starts(data, anchors, 0, end, finder(data) if fast else None)
         if starts:
             before, previous = newlines, 0
             for line_start in sorted(starts):

@@ -19,6 +19,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from harness.logs.memmem import Find
+
 CHUNK_SIZE = 4 << 20       # bytes read at a time
 CONTEXT_BYTES = 512 << 10  # around a primary line: seconds of even a busy log (~5000 lines)
 
@@ -75,18 +77,21 @@ def read_chunks(read_into: Callable[[memoryview], int | None]) -> Iterator[tuple
         carry = bytes(buf[cut:total])
 
 
-def line_starts(data: bytes | bytearray, anchors: Iterable[bytes], begin: int = 0, stop: int | None = None) -> set[int]:
-    """Start offsets of the lines holding an anchor wholly inside data[begin:stop]."""
+def line_starts(data: bytes | bytearray, anchors: Iterable[bytes], begin: int = 0, stop: int | None = None,
+                find: Find | None = None) -> set[int]:
+    """Start offsets of the lines holding an anchor wholly inside data[begin:stop]. `find`
+    searches data for an anchor like data.find (the default) does."""
     stop = len(data) if stop is None else stop
+    find = find or data.find
     starts: set[int] = set()
     for anchor in anchors:
-        pos = data.find(anchor, begin, stop)
+        pos = find(anchor, begin, stop)
         while pos != -1:
             starts.add(data.rfind(b"\n", 0, pos) + 1)
             end = data.find(b"\n", pos)
             if end == -1:
                 break
-            pos = data.find(anchor, end, stop)   # the rest of this line is already a candidate
+            pos = find(anchor, end, stop)        # the rest of this line is already a candidate
     return starts
 
 

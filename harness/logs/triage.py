@@ -20,15 +20,16 @@ import stat
 import string
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from harness.logs.records import parse_line, seconds_of
 from harness.logs.filescan import default_workers, scan_file
 from harness.logs.scan import CandidateScanner, RawLine, read_chunks, whole_lines
 from harness.logs.signatures import (RECORD_ATTRIBUTES, CompanionRule, Pattern, Registry, Signature,
                                      load_registry)
 from harness.logs.versions import parse_version
-from harness.parsers.logcat import LogEntry
+
+if TYPE_CHECKING:
+    from harness.parsers.logcat import LogEntry
 
 # Without timestamps on both lines, a window of W seconds is taken as W * this many lines.
 LINES_PER_SECOND_WITHOUT_TIMESTAMPS = 200
@@ -271,6 +272,9 @@ class Triage:
         return TriageResult(tuple(_findings(candidates, self.registry)), lines_scanned, bytes_scanned, problem)
 
     def _candidate(self, line: RawLine) -> _Candidate:
+        # Imported here: the logcat parser takes 15 ms to import, and most logs have no candidate.
+        from harness.logs.records import parse_line, seconds_of
+
         text = line.data.decode("utf-8", errors="replace")
         entry = parse_line(text)
         cand = _Candidate(line.number, text, entry, seconds_of(entry.time) if entry else None)
