@@ -32,6 +32,7 @@ import select
 import socket
 import threading
 import time
+from typing import Any
 
 import adbutils
 from adbutils.errors import AdbConnectionError
@@ -70,12 +71,6 @@ def encode_request(text: str) -> bytes:
     return b"%04x" % len(data) + data
 
 
-def _connect(host: str, port: int, timeout: float) -> socket.socket:
-    sock = socket.create_connection((host, port), timeout=timeout)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-
-
 class HostConnection:
     """One connection to the adb server: requests (`%04x` + text), OKAY/FAIL replies, raw stream."""
 
@@ -87,11 +82,12 @@ class HostConnection:
     @classmethod
     def open(cls, host: str, port: int, deadline: Deadline) -> HostConnection:
         try:
-            sock = _connect(host, port, deadline.remaining())
+            sock = socket.create_connection((host, port), timeout=deadline.remaining())
         except socket.timeout:
             raise
         except OSError as e:
             raise AdbConnectionError(f"connect to adb server {host}:{port} failed: {e}") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return cls(sock, deadline)
 
     def __enter__(self) -> HostConnection:
@@ -174,6 +170,7 @@ class TransportConnections:
         self._lock = threading.Lock()
         self._spare: socket.socket | None = None
         self._spare_pid = 0                   # a forked child must not share its parent's spare
+        self._resolved: tuple[socket.AddressFamily, Any] | None = None
 
     def open(self, deadline: Deadline) -> HostConnection:
         """A connection switched to the device's transport: the spare if it is sound, else a new one."""
@@ -210,10 +207,14 @@ class TransportConnections:
         if timeout <= 0:
             return
         try:
-            sock = _connect(self.host, self.port, timeout)
+            family, address = self._address()
+            sock = socket.socket(family, socket.SOCK_STREAM)
         except OSError:
             return
         try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.sendall(self._transport_request)
         except OSError:
             sock.close()
@@ -223,6 +224,13 @@ class TransportConnections:
                 self._spare, self._spare_pid, sock = sock, os.getpid(), None
         if sock is not None:                  # another thread was quicker
             sock.close()
+
+    def _address(self) -> tuple[socket.AddressFamily, Any]:
+        """The server's address, resolved once (a spare per command must not pay a lookup)."""
+        if self._resolved is None:
+            family, _, _, _, address = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)[0]
+            self._resolved = (family, address)
+        return self._resolved
 
     def drop_spare(self) -> None:
         """The transport changed (reboot, reconnect, root) or the device is closed."""

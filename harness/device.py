@@ -7,7 +7,7 @@ the socket timeout, so the deadline bounds the whole call, not each recv (adbuti
 per recv). On the deadline it closes the stream, which makes adbd stop the command (SIGHUP).
 The connection for the next command is opened while the device works on this one
 (harness.adb_host.TransportConnections: a stale one is recognised before anything is sent on it),
-which takes a connect and a round trip to the server off every command.
+which takes a connect and a round trip to the server off each command's critical path.
 
 Why not one long-lived `sh` per device fed commands on stdin (measured, bench/README.md): on
 the virtual device it is slower (the wrapper each command needs, a subshell, `eval` and two end
