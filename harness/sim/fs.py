@@ -22,6 +22,11 @@ class Node:
     children: dict[str, "Node"] | None = None
     producer: Callable[[], bytes] | None = None
     uid: int = 0
+    gid: int | None = None          # None: the owner's group (uid)
+
+    @property
+    def group(self) -> int:
+        return self.uid if self.gid is None else self.gid
 
     @property
     def is_dir(self) -> bool:
@@ -161,6 +166,14 @@ class VirtualFS:
         parent, name = self._parent(path)
         assert parent.children is not None
         parent.children[name] = Node(st.S_IFREG | mode, int(time.time()), producer=producer)
+
+    def add_socket(self, path: str, *, uid: int, gid: int, mode: int = 0o660,
+                   mtime: int | None = None) -> None:
+        """A UNIX socket bound at `path` (init's `socket NAME stream MODE USER GROUP`)."""
+        parent, name = self._parent(path)
+        assert parent.children is not None
+        parent.children[name] = Node(st.S_IFSOCK | (mode & 0o7777),
+                                     int(time.time()) if mtime is None else mtime, uid=uid, gid=gid)
 
     def remove(self, path: str) -> None:
         parent, name = self._parent(path)

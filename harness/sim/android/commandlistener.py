@@ -547,6 +547,10 @@ class CommandListener:
                 return r.send(500, f"Wrong number of arguments to resolver {argv[1]}")
         else:
             return r.send(500, "Resolver unknown command")
+        if argv[1] == "setifdns":
+            self.netd.set_interface_dns(argv[2], argv[4:])
+        elif argv[1] == "setdefaultif":
+            self.netd.set_default_dns_interface(argv[2])
         return r.send(200, "Resolver command succeeded")
 
     # -- everything else ------------------------------------------------------------------------------

@@ -135,9 +135,11 @@ class EthernetDataTracker:
             self._dhcp_done, generation, lease, what="dhcpThread"))
 
     def _stop_dhcp(self) -> None:
-        """NetworkUtils.stopDhcp(): `ctl.stop dhcpcd_<if>`."""
+        """NetworkUtils.stopDhcp() (libnetutils dhcp_stop): `ctl.stop dhcpcd_<if>`, then
+        `dhcp.<if>.result=failed`."""
         self._dhcp_generation += 1
         self.system.stop_dhcpcd(self.iface)
+        self.system.device.props.set(f"dhcp.{self.iface}.result", "failed")
 
     def _dhcp_done(self, generation: int, lease: dict[str, str] | None) -> None:
         if generation != self._dhcp_generation:
@@ -171,6 +173,7 @@ class Dhcpcd:
         self.log("version 5.5.6 starting")
         self.log(f"{self.iface}: using ClientID 01:{self.mac}")
         self.log(f"{self.iface}: executing `/system/etc/dhcpcd/dhcpcd-run-hooks', reason PREINIT")
+        props.set(f"dhcp.{self.iface}.reason", "PREINIT")        # 95-configured, every reason
         self.log(f"{self.iface}: broadcasting for a lease")
         xid = f"0x{system.rng.getrandbits(32):08x}"
         self.log(f"{self.iface}: sending DISCOVER (xid {xid}), next in {system.rng.uniform(3.0, 5.0):.2f} seconds")
@@ -204,11 +207,15 @@ class Dhcpcd:
             pass                                # docker's default route is already there
         self.log(f"{self.iface}: writing lease `/data/misc/dhcp/dhcpcd-{self.iface}.lease'")
         self.log(f"{self.iface}: executing `/system/etc/dhcpcd/dhcpcd-run-hooks', reason BOUND")
-        values = {"ipaddress": str(ip.ip), "gateway": str(lease.gateway), "mask": str(ip.network.prefixlen),
-                  "leasetime": str(lease.lease_seconds), "server": str(server), "vendorInfo": "",
-                  "domain": "", "mtu": "", "reason": "BOUND", "result": "ok"}
-        for slot, dns in enumerate(lease.dns[:4], start=1):
-            values[f"dns{slot}"] = str(dns)
+        # The run-hooks in name order: 20-dns.conf clears dns1..4, sets one per server and the
+        # domain; 95-configured sets the reason, the lease (mask dotted, as dhcp_utils parses
+        # it; empty options stay empty) and finally result=ok, which dhcp_do_request waits for.
+        values = {f"dns{slot}": "" for slot in range(1, 5)}
+        values.update({f"dns{slot}": str(dns) for slot, dns in enumerate(lease.dns[:4], start=1)})
+        values.update({"domain": "", "reason": "BOUND", "ipaddress": str(ip.ip),
+                       "gateway": str(lease.gateway), "mask": str(ip.network.netmask),
+                       "leasetime": str(lease.lease_seconds), "server": str(server),
+                       "vendorInfo": "", "mtu": "", "result": "ok"})
         props = system.device.props
         for key, value in values.items():
             props.set(f"dhcp.{self.iface}.{key}", value)
@@ -255,12 +262,25 @@ class LegacyConnectivityService:
             self.system.log("system_server", "E", TAG, f"exception setting default dns interface: {err}",
                             thread="ConnectivityServiceThread", buffer="system")
         props = self.system.device.props
+        changed = False
         for slot, server in enumerate(dns, start=1):
+            if not changed and props.get(f"net.dns{slot}") == server:
+                continue
             self.log(f"adding dns {server} for {TYPE_NAME}")
             props.set(f"net.dns{slot}", server)
+            changed = True
         for slot in range(len(dns) + 1, self.num_dns_entries + 1):
             props.set(f"net.dns{slot}", "")
+            changed = True
         self.num_dns_entries = len(dns)
+        if changed:
+            self._bump_dns(props)
+
+    @staticmethod
+    def _bump_dns(props) -> None:
+        """bumpDns(): net.dnschange counts DNS changes (tells the resolver to reread them)."""
+        current = props.get("net.dnschange")
+        props.set("net.dnschange", str(int(current) + 1 if current.isdigit() else 1))
 
     def kill(self) -> None:
         self.alive = False

@@ -45,12 +45,38 @@ DUMMY_NET_ID = 51
 LOCAL_NET_ID = 99
 FIRST_APPLICATION_UID = 10000
 
+SOCKET_DIR = "/dev/socket"
+AID_SYSTEM, AID_INET = 1000, 3003
 THREAD_MAIN = "main"
 THREAD_COMMANDS = "CommandListener"
 THREAD_BINDER = "binder"
 THREAD_NETLINK = "NetlinkListener"
 
 Broadcast = Callable[[str], None]
+
+
+def init_sockets(sdk: int) -> dict[str, int]:
+    """netd's `socket NAME stream 0660 root GROUP` lines, name -> group (netd.rc; 4.4 init.rc).
+    fwmarkd came with netIds in 5.0; 10 dropped `netd` when ndc and NMS moved to binder."""
+    sockets = {"netd": AID_SYSTEM, "dnsproxyd": AID_INET, "mdns": AID_SYSTEM, "fwmarkd": AID_INET}
+    if sdk < 21:
+        del sockets["fwmarkd"]
+    if sdk >= 29:
+        del sockets["netd"]
+    return sockets
+
+
+def create_init_sockets(device: "VirtualDevice") -> None:
+    for name, group in init_sockets(device.sdk).items():
+        device.fs.add_socket(f"{SOCKET_DIR}/{name}", uid=0, gid=group,
+                             mtime=int(device.scheduler.wall_clock()))
+
+
+def unlink_init_sockets(device: "VirtualDevice") -> None:
+    """init reaping netd (SocketInfo::Clean); until then a dead netd's socket refuses connections."""
+    for name in init_sockets(device.sdk):
+        if device.fs.exists(f"{SOCKET_DIR}/{name}"):
+            device.fs.remove(f"{SOCKET_DIR}/{name}")
 
 
 @dataclass
@@ -91,6 +117,9 @@ class Netd:
         self.default_net_id = NETID_UNSET
         self.user_permissions: dict[int, int] = {}
         self._orphan_dns: dict[int, tuple[list[str], list[str]]] = {}
+        # 4.4's ResolverController: name servers per interface and the default interface
+        self.interface_dns: dict[str, list[str]] = {}
+        self.default_dns_interface: str | None = None
         self._subscribers: list[Broadcast] = []
         self._close_callbacks: list[Callable[[], None]] = []
         self._unsubscribe_kernel: Callable[[], None] | None = None
@@ -115,6 +144,7 @@ class Netd:
         if self.running:
             return
         rng = getattr(self.device.android, "rng", self.device.rng)
+        create_init_sockets(self.device)      # init creates them just before it starts netd
         self.log("I", "Netd", "Netd 1.0 starting")
         self.log("D", "TetherController", "Setting IP forward enable = 0")
         for step in ("Creating child chains", "Setting up OEM hooks",
@@ -216,13 +246,37 @@ class Netd:
         return fwmark(self.default_net_id, permission=self.permission_for_user(uid))
 
     def dns_mark(self) -> tuple[int, int]:
-        """(netId, fwmark) of a DNS query for an unspecified network (getNetworkForDns)."""
+        """(netId, fwmark) of a DNS query for an unspecified network (getNetworkForDns);
+        4.4 has neither netIds nor marks."""
+        if not self.has_network_controller:
+            return NETID_UNSET, 0
         net_id = self.default_net_id
         return net_id, fwmark(net_id, permission=PERMISSION_SYSTEM) | FWMARK_PROTECTED
 
     def dns_servers(self, net_id: int) -> list[str]:
+        if not self.has_network_controller:
+            return self._kitkat_dns_servers()
         network = self.networks.get(net_id)
         return list(network.dns_servers) if network else []
+
+    def _kitkat_dns_servers(self) -> list[str]:
+        """4.4: the default interface's servers (`resolver setifdns` + `setdefaultif`, set by
+        ConnectivityService), else bionic's older source, the net.dns1..4 properties."""
+        if self.default_dns_interface is not None:
+            servers = self.interface_dns.get(self.default_dns_interface, [])
+            if servers:
+                return list(servers)
+        props = self.device.props
+        values = [props.get(f"net.dns{slot}") for slot in range(1, 5)]
+        return [value for value in values if value]
+
+    def set_interface_dns(self, interface: str, servers: list[str]) -> None:
+        """4.4 `resolver setifdns <if> <domains> <servers...>`."""
+        self.interface_dns[interface] = list(servers)
+
+    def set_default_dns_interface(self, interface: str) -> None:
+        """4.4 `resolver setdefaultif <if>`."""
+        self.default_dns_interface = interface
 
     def _physical(self, net_id: int) -> NetworkState | None:
         network = self.networks.get(net_id)

@@ -18,7 +18,7 @@ rules: toolbox `stop` with no argument stops zygote_secondary, zygote, surfacefl
 system_server's ConnectivityService allocates netIds from 100 again (`network create 100` then
 fails with EEXIST, or `network interface add 100 eth0` with EBUSY when netd kept eth0 in
 another network). A dying system_server takes zygote with it; init restarts zygote, and
-zygote's `onrestart restart netd` restarts netd too; on 10+ a dying netd restarts zygote.
+zygote's `onrestart restart netd` restarts netd too; on 9+ a dying netd restarts zygote.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from harness.sim.android import processes_table as table
 from harness.sim.android.kernel import Kernel
 from harness.sim.android.handler import Looper
 from harness.sim.android.logd import BUFFERS, Logd
+from harness.sim.android.netd import unlink_init_sockets
 from harness.sim.android.timing import Latency
 from harness.sim.clock import Timer
 from harness.sim.processes import Process
@@ -236,8 +237,8 @@ class AndroidSystem:
             return True
         if proc.name in ("system_server", "zygote"):
             self._zygote_died()
-        elif proc.name == "netd" and self.sdk >= 29:
-            self._service_died("netd")          # 10+ netd.rc: onrestart restart zygote
+        elif proc.name == "netd" and self.sdk >= 28:
+            self._service_died("netd")          # 9+ netd.rc: onrestart restart zygote
             if "zygote" in self.running:
                 self._service_died("zygote")
         elif proc.name in self._starters():
@@ -317,6 +318,7 @@ class AndroidSystem:
             self.netd.stop()
             self.netd = None
         self._kill("netd")
+        unlink_init_sockets(self.device)
         if self.system_server is not None:
             self.system_server.netd_lost()
 
@@ -362,6 +364,7 @@ class AndroidSystem:
         if self.netd is not None:
             self.netd.stop()
             self.netd = None
+        unlink_init_sockets(self.device)            # /dev is a tmpfs: gone with the container
         if self.kernel is not None:
             self.kernel.close()
         self.logd_running = False

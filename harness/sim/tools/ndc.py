@@ -24,6 +24,7 @@ from harness.sim.tools.netutil import AID_ROOT, AID_SYSTEM, netd_of
 USAGE = "Usage: ndc [<sockname>] ([monitor] | ([<cmd_seq_num>] <cmd> [arg ...]))\n"
 USAGE_BINDER = "Usage: ndc (<cmd> [arg ...])\n"
 SERVICE_WAIT_SECONDS = 5.0
+NETD_SOCKET = "/dev/socket/netd"
 
 
 @command("ndc")
@@ -49,6 +50,9 @@ async def _ndc_socket(proc: Proc) -> int:
     alt_socket = args[0] == "netd"
     # errno left by the failed connect to /dev/socket/<argv[1]>, shown by a later perror()
     stale_errno = 0 if alt_socket else errno.ENOENT
+    if not proc.device.fs.exists(NETD_SOCKET):           # init unlinks it when netd exits
+        proc.err(f"Error connecting ({strerror(errno.ENOENT)})\n")
+        return 4
     if proc.uid not in (AID_ROOT, AID_SYSTEM):
         proc.err(f"Error connecting ({strerror(errno.EACCES)})\n")
         return 4

@@ -131,7 +131,8 @@ async def touch(proc: Proc) -> int:
 
 # ---- ls ----------------------------------------------------------------------------------------
 def _mode_string(mode: int) -> str:
-    kind = "d" if st.S_ISDIR(mode) else "l" if st.S_ISLNK(mode) else "c" if st.S_ISCHR(mode) else "-"
+    kind = ("d" if st.S_ISDIR(mode) else "l" if st.S_ISLNK(mode) else "c" if st.S_ISCHR(mode)
+            else "s" if st.S_ISSOCK(mode) else "-")
     bits = "".join(flag if mode & mask else "-" for flag, mask in (
         ("r", 0o400), ("w", 0o200), ("x", 0o100), ("r", 0o40), ("w", 0o20), ("x", 0o10),
         ("r", 0o4), ("w", 0o2), ("x", 0o1)))
@@ -220,16 +221,18 @@ def _format(entries: list[_Entry], opts, long: bool) -> list[str]:
         return [e.name + suffix(e) for e in entries]
     numeric = opts.has("n")
     owners = [str(e.node.uid) if numeric else user_name(e.node.uid) for e in entries]
+    groups = [str(e.node.group) if numeric else user_name(e.node.group) for e in entries]
     links = [str(2 if e.node.is_dir else 1) for e in entries]
     sizes = [str(e.size) for e in entries]
     w_link = max(map(len, links), default=1)
     w_user = max(map(len, owners), default=1)
+    w_group = max(map(len, groups), default=1)
     w_size = max(map(len, sizes), default=1)
     lines = []
-    for entry, owner, link, size in zip(entries, owners, links, sizes):
+    for entry, owner, group, link, size in zip(entries, owners, groups, links, sizes):
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(entry.node.mtime))
         lines.append(f"{_mode_string(entry.node.mode)} {link:>{w_link}} {owner:<{w_user}} "
-                     f"{owner:<{w_user}} {size:>{w_size}} {when} {entry.name}{suffix(entry)}")
+                     f"{group:<{w_group}} {size:>{w_size}} {when} {entry.name}{suffix(entry)}")
     return lines
 
 
