@@ -445,6 +445,11 @@ class SimFarm:
     def serials(self) -> list[str]:
         return [d.serial for d in self.devices]
 
+    @property
+    def pid(self) -> int | None:
+        """The child process running the devices (None when not started): for measuring it."""
+        return self._proc.pid if self._proc is not None else None
+
     def stderr_text(self) -> str:
         """What the child wrote to stderr so far (its log)."""
         if self._stderr is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import time
+from array import array
 from collections import deque
 from dataclasses import dataclass
 from typing import Iterable
@@ -46,7 +47,7 @@ def priority_value(priority: str | int) -> int:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)      # slots: a full device log is ~7600 records
 class LogRecord:
     seq: int
     buffer: str
@@ -73,15 +74,23 @@ class _Ring:
         self.capacity = capacity
         self.records: deque[LogRecord] = deque()
         self.used = 0
-        self.pruned: deque[int] = deque(maxlen=_PRUNED_MEMORY)
+        # Ascending sequence numbers of pruned records, 8 bytes each (a deque of ints costs 40):
+        # the last _PRUNED_MEMORY of them, trimmed in batches.
+        self.pruned = array("q")
 
     def append(self, record: LogRecord) -> None:
         self.records.append(record)
         self.used += record.size
+        self.prune()
+
+    def prune(self) -> None:
+        """Drop the oldest records until the buffer fits its capacity (one record always stays)."""
         while self.used > self.capacity and len(self.records) > 1:
             old = self.records.popleft()
             self.used -= old.size
             self.pruned.append(old.seq)
+        if len(self.pruned) > _PRUNED_MEMORY + _PRUNED_MEMORY // 8:
+            del self.pruned[:len(self.pruned) - _PRUNED_MEMORY]
 
     def clear(self) -> None:
         self.records.clear()
@@ -121,10 +130,7 @@ class Logd:
     def set_size(self, buffer: str, size: int) -> None:
         ring = self._ring(buffer)
         ring.capacity = size
-        while ring.used > ring.capacity and len(ring.records) > 1:
-            old = ring.records.popleft()
-            ring.used -= old.size
-            ring.pruned.append(old.seq)
+        ring.prune()
 
     # -- readers ------------------------------------------------------------------------------
     @property
