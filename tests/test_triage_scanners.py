@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.logs import filescan
+from harness.logs import filescan, newlines
 from harness.logs.filescan import scan_file
 from harness.logs.memmem import finder
 from harness.logs.scan import CandidateScanner, RawLine, whole_lines
@@ -23,6 +23,18 @@ COMPANION = (b"Adding iface ", b"already assigned", b" rule: ")
 def search(request, monkeypatch):
     """The file scanner with each of its two ways of searching (memmem from a size on)."""
     monkeypatch.setattr(filescan, "MEMMEM_MIN_BYTES", 0 if request.param == "memmem" else 1 << 62)
+    return request.param
+
+
+@pytest.fixture(autouse=True, params=["wc", "counted here"])
+def counting(request, monkeypatch):
+    """...and with each of its two ways of counting newlines, in segments of 50 bytes and more."""
+    monkeypatch.setattr(newlines, "MIN_SEGMENT_BYTES", 50)
+    if request.param == "wc":
+        assert newlines.wc_available()
+        monkeypatch.setattr(filescan, "WC_MIN_BYTES", 0)
+    else:
+        monkeypatch.setattr(filescan, "wc_available", lambda: False)
     return request.param
 
 

@@ -1,17 +1,20 @@
 """The candidate lines of a regular file, by random access and in parallel.
 
-The same candidates as `scan.CandidateScanner` (its docstring says which lines), in two steps:
+The same candidates as `scan.CandidateScanner` (its docstring says which lines), in three steps:
 
 1. The file is cut at line starts into one range per worker. Each range is read in line-aligned
    chunks into one reused buffer (fresh buffers cost page faults: 0.10 s instead of 0.03 s per
-   200 MB), searched for the primary anchors, and its newlines are counted. The CPU work (about
-   1.2 ms per MB and anchor, 0.8 ms per MB of counting) splits across processes: workers are
-   forked children (this process scans the first range) that send their hits back by a pipe.
-2. The windows around the primary lines are merged and read again for the companion anchors.
-   Their line numbers come from the primary lines' numbers, counted from there.
+   200 MB) and searched for the primary anchors (memmem: about 0.5 ms per MB and anchor). The
+   workers are forked children (this process scans the first range) that send the offsets of
+   their primary lines back through a pipe.
+2. Meanwhile `newlines` counts the newlines of fixed segments of the file (in `wc -l` when it
+   can, else here afterwards); a primary line's number is its segment's count plus a count from
+   there.
+3. The windows around the primary lines are merged and read again for the companion anchors,
+   numbered from the primary lines' numbers.
 
-A worker that fails, or is not done within a time proportional to the input, is stopped and its
-range scanned here instead: the result never depends on the workers.
+A worker (or wc) that fails, or is not done within a time proportional to the input, is stopped
+and its work done here instead: the result never depends on the helpers.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import select
 import signal
 import sys
 import time
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from harness.logs.memmem import finder
+from harness.logs.newlines import (WC_MIN_BYTES, FileChangedError, WcCounter, count_between, segment_bounds,
+                                   wc_available)
 from harness.logs.scan import CHUNK_SIZE, CONTEXT_BYTES, RawLine, line_starts, lines_at
 
 MEMMEM_MIN_BYTES = 4 << 20     # from here memmem's speed pays for importing ctypes
@@ -35,10 +40,6 @@ MAX_WORKERS = 8
 WORKER_TIME_FLOOR = 10.0        # seconds a worker may take, plus...
 WORKER_SECONDS_PER_BYTE = 1 / (10 << 20)   # ...10 MB/s, ~50 times slower than a worker runs
 _SEARCH_BLOCK = 64 << 10        # read size when looking for a line end
-
-
-class FileChangedError(OSError):
-    """The file became shorter while it was read."""
 
 
 @dataclass(frozen=True)
@@ -59,29 +60,32 @@ def default_workers(size: int) -> int:
 
 def scan_file(fd: int, primary_anchors: Sequence[bytes], companion_anchors: Sequence[bytes], *,
               start: int = 0, workers: int = 1, context: int = CONTEXT_BYTES,
-              chunk_size: int = CHUNK_SIZE) -> FileScan:
+              chunk_size: int = CHUNK_SIZE, use_wc: bool | None = None) -> FileScan:
     """The candidates of the regular file open as `fd`, from offset `start` to its end.
+    `use_wc`: count newlines with wc (default: when it is available and the input is large).
 
     OSError (FileChangedError when it shrinks) when the file cannot be read to its end."""
     size = os.fstat(fd).st_size
     if size <= start:
         return FileScan([], 0, 0)
     bounds = _range_bounds(fd, start, size, workers)
-    ranges = list(zip(bounds, bounds[1:]))
-    counts = _scan_ranges(fd, ranges, tuple(primary_anchors), chunk_size,
-                          timeout=WORKER_TIME_FLOOR + size * WORKER_SECONDS_PER_BYTE)
-    hits: list[tuple[int, int]] = []         # (offset of a primary line, its line number)
-    newlines = 0
-    for range_newlines, range_hits in counts:
-        hits.extend((offset, newlines + before + 1) for offset, before in range_hits)
-        newlines += range_newlines
+    segments = segment_bounds(start, size)
+    timeout = WORKER_TIME_FLOOR + size * WORKER_SECONDS_PER_BYTE
+    if use_wc is None:
+        use_wc = size - start >= WC_MIN_BYTES and wc_available()
+    offsets, counts = _primary_lines(fd, list(zip(bounds, bounds[1:])), tuple(primary_anchors), chunk_size,
+                                     segments, use_wc, timeout)
+    buffer = bytearray(chunk_size)
+    if counts is None:
+        counts = [count_between(fd, begin, stop, buffer) for begin, stop in zip(segments, segments[1:])]
+    hits = _numbered(fd, offsets, segments, counts, buffer)
     unfinished = os.pread(fd, 1, size - 1) != b"\n"
     found: dict[int, RawLine] = {}
-    buffer = bytearray(chunk_size)
+    fast = size - start >= MEMMEM_MIN_BYTES
     for begin, stop, inside in _windows(hits, context, start, size):
-        for line in _window_lines(fd, begin, stop, inside, tuple(companion_anchors), start, size, buffer):
+        for line in _window_lines(fd, begin, stop, inside, tuple(companion_anchors), start, size, buffer, fast):
             found.setdefault(line.number, line)
-    return FileScan([found[n] for n in sorted(found)], newlines + unfinished, size - start)
+    return FileScan([found[n] for n in sorted(found)], sum(counts) + unfinished, size - start)
 
 
 # -- step 1: the ranges -----------------------------------------------------------------------
@@ -139,27 +143,18 @@ def _range_bounds(fd: int, start: int, size: int, workers: int) -> list[int]:
     return bounds + [size]
 
 
-RangeCount = tuple[int, list[tuple[int, int]]]   # newlines; (offset, newlines before it) per primary line
-
-
-def _scan_range(fd: int, start: int, stop: int, anchors: tuple[bytes, ...], chunk_size: int) -> RangeCount:
-    newlines = 0
-    hits: list[tuple[int, int]] = []
+def _scan_range(fd: int, start: int, stop: int, anchors: tuple[bytes, ...], chunk_size: int) -> list[int]:
+    """The offsets of the lines in [start, stop) that hold a primary anchor, in order."""
+    offsets: list[int] = []
     fast = stop - start >= MEMMEM_MIN_BYTES
     for offset, data, end in _line_chunks(fd, start, stop, bytearray(chunk_size)):
         starts = line_starts(data, anchors, 0, end, finder(data) if fast else None)
-        if starts:
-            before, previous = newlines, 0
-            for line_start in sorted(starts):
-                before += data.count(b"\n", previous, line_start)
-                previous = line_start
-                hits.append((offset + line_start, before))
-        newlines += data.count(b"\n", 0, end)
-    return newlines, hits
+        offsets.extend(offset + line_start for line_start in sorted(starts))
+    return offsets
 
 
 class _Worker:
-    """A forked child scanning one range; its count comes back marshalled through a pipe."""
+    """A forked child scanning one range; its offsets come back marshalled through a pipe."""
 
     def __init__(self, fd: int, start: int, stop: int, anchors: tuple[bytes, ...], chunk_size: int) -> None:
         read_end, write_end = os.pipe()
@@ -182,8 +177,8 @@ class _Worker:
         self.pipe = read_end
         self.running = True
 
-    def count(self, deadline: float) -> RangeCount | None:
-        """The worker's count, or None when it failed or did not finish by `deadline`."""
+    def offsets(self, deadline: float) -> list[int] | None:
+        """The worker's offsets, or None when it failed or did not finish by `deadline`."""
         data = bytearray()
         while (left := deadline - time.monotonic()) > 0 and select.select([self.pipe], [], [], left)[0]:
             block = os.read(self.pipe, 1 << 20)
@@ -197,10 +192,10 @@ class _Worker:
         if status != 0:
             return None
         try:
-            newlines, hits = marshal.loads(data)
+            offsets = marshal.loads(data)
         except (EOFError, ValueError, TypeError):
             return None
-        return newlines, hits
+        return offsets if isinstance(offsets, list) else None
 
     def stop(self) -> None:
         if self.running:
@@ -213,24 +208,51 @@ class _Worker:
         os.close(self.pipe)
 
 
-def _scan_ranges(fd: int, ranges: list[tuple[int, int]], anchors: tuple[bytes, ...], chunk_size: int,
-                 timeout: float) -> list[RangeCount]:
+def _primary_lines(fd: int, ranges: list[tuple[int, int]], anchors: tuple[bytes, ...], chunk_size: int,
+                   segments: list[int], use_wc: bool, timeout: float) -> tuple[list[int], list[int] | None]:
+    """(offsets of the primary lines, newlines per segment or None when wc did not count them)."""
     workers: list[_Worker] = []
+    counter: WcCounter | None = None
     try:
         for start, stop in ranges[1:]:
             try:
                 workers.append(_Worker(fd, start, stop, anchors, chunk_size))
             except OSError:
                 break                           # no more processes: the rest is scanned here
-        counts = [_scan_range(fd, *ranges[0], anchors, chunk_size)]
+        if use_wc:                              # after forking: the workers must not hold its pipes
+            try:
+                counter = WcCounter(fd, segments)
+            except OSError:
+                counter = None
+        offsets = _scan_range(fd, *ranges[0], anchors, chunk_size)
         deadline = time.monotonic() + timeout
         for index, (start, stop) in enumerate(ranges[1:]):
-            count = workers[index].count(deadline) if index < len(workers) else None
-            counts.append(count if count is not None else _scan_range(fd, start, stop, anchors, chunk_size))
-        return counts
+            found = workers[index].offsets(deadline) if index < len(workers) else None
+            offsets.extend(found if found is not None else _scan_range(fd, start, stop, anchors, chunk_size))
+        counts = counter.counts(timeout) if counter is not None else None
+        return offsets, counts
     finally:
         for worker in workers:
             worker.stop()
+        if counter is not None:
+            counter.close()
+
+
+def _numbered(fd: int, offsets: list[int], segments: list[int], counts: list[int],
+              buffer: bytearray) -> list[tuple[int, int]]:
+    """(offset, line number) of each line start in `offsets` (in order), from the segments'
+    newline counts and a count from the segment's start or the previous offset in it."""
+    before_segment = [0]
+    for count in counts:
+        before_segment.append(before_segment[-1] + count)
+    numbered: list[tuple[int, int]] = []
+    for offset in offsets:
+        index = bisect_right(segments, offset) - 1
+        origin, before = segments[index], before_segment[index]
+        if numbered and numbered[-1][0] >= origin:        # the previous one is in this segment
+            origin, before = numbered[-1][0], numbered[-1][1] - 1
+        numbered.append((offset, before + count_between(fd, origin, offset, buffer) + 1))
+    return numbered
 
 
 # -- step 2: the windows ----------------------------------------------------------------------
@@ -250,7 +272,7 @@ def _windows(hits: list[tuple[int, int]], context: int, start: int,
 
 
 def _window_lines(fd: int, begin: int, stop: int, hits: list[tuple[int, int]], companions: tuple[bytes, ...],
-                  start: int, size: int, buffer: bytearray) -> list[RawLine]:
+                  start: int, size: int, buffer: bytearray, fast: bool) -> list[RawLine]:
     """The primary lines of one window and its companion lines, numbered from its first primary."""
     primaries = [offset for offset, _ in hits]          # in order
     first_hit, first_hit_number = hits[0]
@@ -258,7 +280,8 @@ def _window_lines(fd: int, begin: int, stop: int, hits: list[tuple[int, int]], c
     newlines, shift = 0, 0
     stop_line = _next_line_start(fd, stop - 1, size)
     for offset, data, end in _line_chunks(fd, _line_start(fd, begin, start), stop_line, buffer):
-        starts = line_starts(data, companions, max(begin - offset, 0), min(stop - offset, end))
+        starts = line_starts(data, companions, max(begin - offset, 0), min(stop - offset, end),
+                             finder(data) if fast else None)
         starts.update(p - offset for p in primaries[bisect_left(primaries, offset):bisect_left(primaries, offset + end)])
         lines.extend(lines_at(data, end, newlines, starts))
         if offset <= first_hit < offset + end:
