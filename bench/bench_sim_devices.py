@@ -72,11 +72,13 @@ def release(farm: SimFarm, adb: AdbServer) -> None:
     farm.stop()
 
 
-def parallel(devices: list[Device], calls: int, call: Callable[[Device], None]) -> list[float]:
-    """Every device in its own thread, released together, `calls` timed calls each (ms)."""
+def parallel(devices: list[Device], calls: int, call: Callable[[Device], None]) -> tuple[list[float], float]:
+    """Every device in its own thread, released together, `calls` timed calls each: the call
+    times (ms) and the wall time of the whole round (s)."""
     times: list[float] = []
     lock = threading.Lock()
-    start = threading.Barrier(len(devices))
+    released: list[float] = []
+    start = threading.Barrier(len(devices), action=lambda: released.append(time.perf_counter()))
     errors: list[BaseException] = []
 
     def worker(device: Device) -> None:
@@ -100,12 +102,14 @@ def parallel(devices: list[Device], calls: int, call: Callable[[Device], None]) 
         thread.join(WAIT_TIMEOUT_S * 2)
     if errors:
         raise errors[0]
-    return times
+    return times, time.perf_counter() - released[0]
 
 
-def show(label: str, times: list[float]) -> float:
+def show(label: str, measured: tuple[list[float], float]) -> float:
+    times, wall = measured
     p = percentiles(times, (50, 90))
-    print(f"  {label:<34} {p['p50']:8.2f} {p['p90']:8.2f} {p['max']:8.2f}   ({len(times)} calls)")
+    print(f"  {label:<28} {p['p50']:8.2f} {p['p90']:8.2f} {p['max']:8.2f} {len(times) / wall:10.0f}"
+          f"   ({len(times)} calls)")
     return p["p50"]
 
 
@@ -150,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 print(f"\nShell round trips, {n} devices, one thread per device, all at once"
                       f"{', each streaming logcat' if streams else ''} (ms):")
-                print(f"  {'':<34} {'median':>8} {'p90':>8} {'max':>8}")
+                print(f"  {'':<28} {'median':>8} {'p90':>8} {'max':>8} {'calls/s':>10}")
                 median = show('Device.run("true")', parallel(devices, args.calls, lambda d: d.run("true")))
                 adb_cmd = [adb.adb_path, "-H", adb.host, "-P", str(adb.port)]
                 show("adb -s SERIAL shell true", parallel(devices, args.adb_calls, lambda d: subprocess.run(
