@@ -88,3 +88,15 @@ def test_android_option_filters_forms():
     assert proc.returncode == 2
     assert proc.stderr.decode() == ("harness triage: error: not an Android version: 'R' "
                                     "(expected e.g. '8.1' or '12')\n")
+
+
+def test_jobs_option_changes_nothing_but_the_processes_used():
+    default = harness_triage(str(RACE))
+    for jobs in ("1", "3"):
+        proc = harness_triage(str(RACE), "--jobs", jobs)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (default.returncode, default.stdout, b"")
+    for bad in ("0", "x", "-1"):
+        proc = harness_triage(str(RACE), "--jobs", bad)
+        assert proc.returncode == 2 and proc.stdout == b""
+        assert proc.stderr.decode().splitlines()[-1] == (
+            f"harness triage: error: argument --jobs: expected a positive whole number, got '{bad}'")

@@ -35,10 +35,10 @@ from harness.logs.newlines import (WC_MIN_BYTES, FileChangedError, WcCounter, co
 from harness.logs.scan import CHUNK_SIZE, CONTEXT_BYTES, RawLine, line_starts, lines_at
 
 MEMMEM_MIN_BYTES = 4 << 20     # from here memmem's speed pays for importing ctypes
-MIN_RANGE_BYTES = 32 << 20      # a worker's fork and pipe cost about what scanning 1 MB does
+MIN_RANGE_BYTES = 32 << 20     # a worker saves ~10 ms from here on; its fork and pipe cost ~2 ms
 MAX_WORKERS = 8
-WORKER_TIME_FLOOR = 10.0        # seconds a worker may take, plus...
-WORKER_SECONDS_PER_BYTE = 1 / (10 << 20)   # ...10 MB/s, ~50 times slower than a worker runs
+WORKER_TIME_FLOOR = 10.0       # seconds a helper (worker, wc) may take, plus...
+WORKER_SECONDS_PER_BYTE = 1 / (10 << 20)   # ...10 MB/s, 100 times slower than a worker searches
 _SEARCH_BLOCK = 64 << 10        # read size when looking for a line end
 
 
@@ -81,14 +81,14 @@ def scan_file(fd: int, primary_anchors: Sequence[bytes], companion_anchors: Sequ
     hits = _numbered(fd, offsets, segments, counts, buffer)
     unfinished = os.pread(fd, 1, size - 1) != b"\n"
     found: dict[int, RawLine] = {}
-    fast = size - start >= MEMMEM_MIN_BYTES
+    companions, fast = tuple(companion_anchors), size - start >= MEMMEM_MIN_BYTES
     for begin, stop, inside in _windows(hits, context, start, size):
-        for line in _window_lines(fd, begin, stop, inside, tuple(companion_anchors), start, size, buffer, fast):
+        for line in _window_lines(fd, begin, stop, inside, companions, start, size, buffer, fast):
             found.setdefault(line.number, line)
     return FileScan([found[n] for n in sorted(found)], sum(counts) + unfinished, size - start)
 
 
-# -- step 1: the ranges -----------------------------------------------------------------------
+# -- reading whole lines ----------------------------------------------------------------------
 
 def _line_chunks(fd: int, start: int, stop: int, buffer: bytearray) -> Iterator[tuple[int, bytearray, int]]:
     """(offset, buffer, end): buffer[:end] holds the whole lines of the file from `offset` on,
@@ -133,6 +133,8 @@ def _line_start(fd: int, position: int, floor: int) -> int:
         position = base
     return floor
 
+
+# -- step 1: the primary lines, in parallel ---------------------------------------------------
 
 def _range_bounds(fd: int, start: int, size: int, workers: int) -> list[int]:
     bounds = [start]
@@ -238,6 +240,8 @@ def _primary_lines(fd: int, ranges: list[tuple[int, int]], anchors: tuple[bytes,
             counter.close()
 
 
+# -- step 2: their line numbers ----------------------------------------------------------------
+
 def _numbered(fd: int, offsets: list[int], segments: list[int], counts: list[int],
               buffer: bytearray) -> list[tuple[int, int]]:
     """(offset, line number) of each line start in `offsets` (in order), from the segments'
@@ -255,7 +259,7 @@ def _numbered(fd: int, offsets: list[int], segments: list[int], counts: list[int
     return numbered
 
 
-# -- step 2: the windows ----------------------------------------------------------------------
+# -- step 3: the windows ----------------------------------------------------------------------
 
 def _windows(hits: list[tuple[int, int]], context: int, start: int,
              size: int) -> list[tuple[int, int, list[tuple[int, int]]]]:
