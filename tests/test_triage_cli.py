@@ -100,3 +100,13 @@ def test_jobs_option_changes_nothing_but_the_processes_used():
         assert proc.returncode == 2 and proc.stdout == b""
         assert proc.stderr.decode().splitlines()[-1] == (
             f"harness triage: error: argument --jobs: expected a positive whole number, got '{bad}'")
+
+
+def test_a_warm_start_on_a_clean_log_imports_no_yaml_pydantic_or_parser():
+    harness_triage(str(DATA / "healthy-boot-8.1.log"))          # the registry cache is warm now
+    probe = ("import sys; from harness.cli import main; rc = main(sys.argv[1:]); "
+             "print(sorted(m for m in ('yaml', 'pydantic', 'harness.parsers.logcat', 'subprocess', 'ctypes') "
+             "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe, "triage", str(DATA / "healthy-boot-8.1.log")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines()[-1] == "[]", out.stdout + out.stderr

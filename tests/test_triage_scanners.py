@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.logs import filescan, newlines
+from harness.logs import filescan, newlines, scan
 from harness.logs.filescan import scan_file
 from harness.logs.memmem import finder
 from harness.logs.scan import CandidateScanner, RawLine, whole_lines
@@ -21,8 +21,9 @@ COMPANION = (b"Adding iface ", b"already assigned", b" rule: ")
 
 @pytest.fixture(autouse=True, params=["memmem", "bytes.find"])
 def search(request, monkeypatch):
-    """The file scanner with each of its two ways of searching (memmem from a size on)."""
+    """The scanners with each of their two ways of searching (memmem from a size on)."""
     monkeypatch.setattr(filescan, "MEMMEM_MIN_BYTES", 0 if request.param == "memmem" else 1 << 62)
+    monkeypatch.setattr(scan, "MEMMEM_MIN_CHUNK", 0 if request.param == "memmem" else 1 << 62)
     return request.param
 
 
@@ -78,8 +79,8 @@ def reference(data: bytes, context: int) -> tuple[list[RawLine], int]:
 
 def streamed(data: bytes, context: int, block: int) -> tuple[list[RawLine], int]:
     scanner = CandidateScanner(PRIMARY, COMPANION, context)
-    for chunk in whole_lines(data[i:i + block] for i in range(0, len(data), block)):
-        scanner.feed(chunk)
+    for number, chunk in enumerate(whole_lines(data[i:i + block] for i in range(0, len(data), block))):
+        scanner.feed(chunk if number % 2 else bytearray(chunk))    # as triage() and read_chunks() hand them
     return scanner.finish(), scanner.lines
 
 

@@ -19,10 +19,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from harness.logs.memmem import Find
+from harness.logs.memmem import Find, finder
 
 CHUNK_SIZE = 4 << 20       # bytes read at a time
 CONTEXT_BYTES = 512 << 10  # around a primary line: seconds of even a busy log (~5000 lines)
+MEMMEM_MIN_CHUNK = 1 << 20  # memmem (read_chunks' buffers) repays importing ctypes from one such chunk
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,8 @@ class CandidateScanner:
         self._chunks.append(chunk)
         self.lines += data.count(b"\n", 0, end) + (0 if data[end - 1] == 0x0A else 1)
         self.bytes += end
-        starts = line_starts(data, self.primary_anchors, 0, end)
+        fast = isinstance(data, bytearray) and end >= MEMMEM_MIN_CHUNK
+        starts = line_starts(data, self.primary_anchors, 0, end, finder(data) if fast else None)
         if starts:
             self._take(chunk, starts)
             for start in sorted(starts):
