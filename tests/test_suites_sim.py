@@ -114,23 +114,16 @@ def bounded_profile(pytester: pytest.Pytester, name: str, network_timeout_s: int
     return path
 
 
-SIM_44_NAMES = pytest.mark.xfail(
-    strict=True, reason="the virtual 4.4 device resolves no host name: its netd accepts `resolver setifdns` and "
-                        "`setdefaultif` but keeps no servers, and ping's resolver asks the default netd network "
-                        "(4.4 has none); with names resolved, the suites pass there")
-
-
 @pytest.mark.parametrize("profile, skips", [
     ("sim-android-11", {"test_shell_dhcp_gets_a_lease": "requires tool netcfg: not on this device (Android 11; *",
                         "test_static_configuration_is_applied_and_restored":
                             "requires ethernet_service=False: the Ethernet service manages the interface *"}),
-    pytest.param("sim-android-4.4", {"test_adding_an_interface_held_by_another_network_is_ebusy":
-                                         "requires netd_networks=True: netd keeps per-network rules and tables "
-                                         "only from Android 5.0; the device runs 4.4.4 (sdk 19)",
-                                     "test_destroy_clears_the_interface_and_its_rules":
-                                         "requires netd_networks=True: netd keeps per-network rules and tables "
-                                         "only from Android 5.0; the device runs 4.4.4 (sdk 19)"},
-                 marks=SIM_44_NAMES),
+    ("sim-android-4.4", {"test_adding_an_interface_held_by_another_network_is_ebusy":
+                             "requires netd_networks=True: netd keeps per-network rules and tables only from "
+                             "Android 5.0; the device runs 4.4.4 (sdk 19)",
+                         "test_destroy_clears_the_interface_and_its_rules":
+                             "requires netd_networks=True: netd keeps per-network rules and tables only from "
+                             "Android 5.0; the device runs 4.4.4 (sdk 19)"}),
 ])
 def test_other_releases_skip_only_what_they_lack(pytester, profile, skips):
     path = bounded_profile(pytester, profile, network_timeout_s=8)
