@@ -29,6 +29,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from harness.logs import memmem
 from harness.logs.memmem import finder
 from harness.logs.newlines import (WC_MIN_BYTES, FileChangedError, WcCounter, count_between, segment_bounds,
                                    wc_available)
@@ -215,6 +216,8 @@ def _primary_lines(fd: int, ranges: list[tuple[int, int]], anchors: tuple[bytes,
     """(offsets of the primary lines, newlines per segment or None when wc did not count them)."""
     workers: list[_Worker] = []
     counter: WcCounter | None = None
+    if any(stop - start >= MEMMEM_MIN_BYTES for start, stop in ranges[1:]):
+        memmem.available()     # imports ctypes now: a forked child must not need the import lock
     try:
         for start, stop in ranges[1:]:
             try:

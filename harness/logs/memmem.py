@@ -27,6 +27,11 @@ def _memmem():
     return ctypes, memmem
 
 
+def available() -> bool:
+    """Whether memmem can be reached (imports ctypes on the first call)."""
+    return _memmem()[1] is not None
+
+
 def finder(buffer: bytearray) -> Find:
     """`buffer.find` for needles, by memmem when it is available.
 
