@@ -26,6 +26,7 @@ from harness.fixtures import REGISTRY, REQUIREMENTS, SESSION_NOTES, uses_harness
 from harness.logs.signatures import load_registry
 from harness.markers import RequiresError, parse_requires
 from harness.options import HarnessOptions, RawSources, from_environment, resolve
+from harness.signals import terminate_like_ctrl_c
 from harness.yamlcheck import ConfigError
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ def pytest_cmdline_main(config: pytest.Config):  # type: ignore[no-untyped-def]
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    terminate_like_ctrl_c()        # SIGTERM tears the session down like Ctrl-C: devices, adb server
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     # The fixtures live in their own module, registered with (and only with) this plugin.

@@ -65,7 +65,8 @@ def test_embedded_device_runs_tests_and_is_stopped_after(pytester):
     assert not _listening(server_port), "the private adb server outlived the session"
 
 
-def test_ctrl_c_stops_the_embedded_device_and_server(pytester):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_the_embedded_device_and_server(pytester, signum):
     ports = pytester.path / "ports"
     pytester.makepyfile(test_hang=f"""
         import pathlib, time
@@ -82,7 +83,7 @@ def test_ctrl_c_stops_the_embedded_device_and_server(pytester):
         while not (ports.exists() and ports.read_text()):
             assert time.monotonic() < deadline and proc.poll() is None, "the test never started"
             time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         assert proc.wait(timeout=30) == pytest.ExitCode.INTERRUPTED
     finally:
         if proc.poll() is None:

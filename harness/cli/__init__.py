@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     import sys
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(_named_subcommand(argv)).parse_args(argv)
+    from harness.signals import terminate_like_ctrl_c
+    terminate_like_ctrl_c()
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
