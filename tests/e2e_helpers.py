@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -42,6 +43,12 @@ NETD_BUSY = re.compile(r"^interface eth0 already assigned to netId (?P<old>\d+)$
 
 
 # -- what the profile documents ------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def sim_profile(profile: str):
+    """A sim profile loaded once (profiles are frozen)."""
+    return validate_profile(profile)
+
+
 @dataclass(frozen=True)
 class Documented:
     """Numbers a sim profile's header comment documents (measured in virtual time)."""
@@ -179,7 +186,7 @@ def restart_loop(profile: str, *, devices: int, restarts_each: int, clock_scale:
                  adb: AdbServer, deadline_s: float) -> Run:
     """`restarts_each` container restarts of every device of a new farm, one thread per device,
     each boot judged once settled. Restarts go through the harness's Restarter (method sim)."""
-    sim = validate_profile(profile)
+    sim = sim_profile(profile)
     doc = documented(profile)
     gateway = sim.network.gateway
     wait_s = doc.settled_s - sim.sim.boot.boot_completed_ms / 1000.0      # after sys.boot_completed=1
@@ -205,20 +212,15 @@ def restart_loop(profile: str, *, devices: int, restarts_each: int, clock_scale:
 
         with ThreadPoolExecutor(max_workers=devices) as pool:
             futures = [pool.submit(one_device, d) for d in farm.devices]
+            end = time.monotonic() + deadline_s          # one deadline for the whole loop
             for future in futures:
-                future.result(timeout=deadline_s)
+                future.result(timeout=max(0.0, end - time.monotonic()))
         for farm_device in farm.devices:
             adb.disconnect(farm_device.serial)
     return run
 
 
 # -- the same boots in virtual time -------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
-def sim_profile(profile: str):
-    """A sim profile loaded once (profiles are frozen)."""
-    return validate_profile(profile)
-
-
 def virtual_kinds(profile: str, index: int, boots: int, settled_s: float) -> dict[int, str]:
     """How boots 1..boots of device `index` end when played in virtual time, restarted like the
     farm does: "up", "race" or "other"."""
