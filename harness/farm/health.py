@@ -39,6 +39,7 @@ WATCHED_PROCESSES = ("system_server", "netd")
 # properties (a DHCP renewal rewrites them), not netd's table names (they follow the interfaces).
 NETWORK_SECTIONS = ("links", "ipv4_addresses", "rules", "routes", "networks", "default_network")
 DEFAULT_SETTLE_S = 8.0
+VALIDATION_WAIT_S = 10.0      # a baseline waits this long at most for validated networks
 TOYBOX_PS_SDK = 26            # toybox ps (with -A -o) from Android 8.0; the toolbox ps before
 _SETTLE_POLL_S = 0.5
 
@@ -121,8 +122,8 @@ class HealthCheck:
 
     # -- baseline -------------------------------------------------------------------------------
     def baseline(self, network_wait_s: float = 30.0) -> Baseline:
-        """The device as it is now, once its network is up (or `network_wait_s` passed) and two
-        snapshots in a row agree (ConnectivityService may still be validating)."""
+        """The device as it is now, once its network is up (or `network_wait_s` passed), its
+        networks validated (or VALIDATION_WAIT_S passed) and two snapshots in a row agree."""
         try:
             wait_for_network(self.device, network_wait_s, None, targets=self.targets, interface=self.interface)
         except NetworkTimeout:
@@ -132,15 +133,20 @@ class HealthCheck:
         return Baseline(pids, snapshot, time.time())
 
     def _settled_snapshot(self) -> StoredSnapshot:
-        deadline = time.monotonic() + self.settle_s
-        previous = StoredSnapshot.of(take_snapshot(self.device, interface=self.interface))
+        deadline = time.monotonic() + VALIDATION_WAIT_S
+        previous = take_snapshot(self.device, interface=self.interface)
         while time.monotonic() < deadline:
             time.sleep(_SETTLE_POLL_S)
-            current = StoredSnapshot.of(take_snapshot(self.device, interface=self.interface))
-            if current.section_data == previous.section_data:
-                return current
+            current = take_snapshot(self.device, interface=self.interface)
+            if self._validated(current) and StoredSnapshot.of(current) == StoredSnapshot.of(previous):
+                break
             previous = current
-        return previous
+        return StoredSnapshot.of(previous)
+
+    def _validated(self, snapshot: NetworkSnapshot) -> bool:
+        """ConnectivityService has validated the interface's networks (NetworkMonitor's first
+        probe takes a couple of seconds after the network connects)."""
+        return all(n.validated for n in snapshot.networks.values() if n.interface == self.interface)
 
     # -- check ----------------------------------------------------------------------------------
     def check(self, baseline: Baseline, *, expect_restart: bool = False) -> HealthReport:
