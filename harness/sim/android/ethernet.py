@@ -31,7 +31,7 @@ from harness.sim.android.netobjects import (
     TCP_BUFFER_SIZES_ETHERNET, IpConfiguration, LinkProperties, NetworkInfo, StaticIpConfiguration,
     ethernet_capabilities,
 )
-from harness.sim.android.nms import InterfaceConfiguration, JavaException
+from harness.sim.android.nms import InterfaceConfiguration, JavaException, NetworkObserver
 
 if TYPE_CHECKING:
     from harness.sim.android.system_server import SystemServer
@@ -135,7 +135,7 @@ def _b(value: bool) -> str:
 # ---------------------------------------------------------------------------------------------
 # Android 8.0/8.1
 # ---------------------------------------------------------------------------------------------
-class EthernetNetworkFactory81:
+class EthernetNetworkFactory81(NetworkObserver):
     TAG = "EthernetNetworkFactory"
 
     def __init__(self, server: "SystemServer", looper: Looper, ip_config: IpConfiguration, *, fix: bool) -> None:
@@ -198,18 +198,6 @@ class EthernetNetworkFactory81:
 
     def interface_removed(self, iface: str) -> None:
         self.looper.post_from_other_thread(self._interface_removed, iface, what="interfaceRemoved")
-
-    def address_updated(self, iface: str, address: str) -> None:
-        pass
-
-    def address_removed(self, iface: str, address: str) -> None:
-        pass
-
-    def route_updated(self, iface: str, destination: str, gateway: str | None) -> None:
-        pass
-
-    def route_removed(self, iface: str, destination: str, gateway: str | None) -> None:
-        pass
 
     # -- interface tracking (Ethernet thread) ------------------------------------------------------
     def track_first_available_interface(self) -> Blocking:
@@ -504,7 +492,7 @@ class NetworkInterfaceState:
                 f"networkAgent: {agent}, ipClient: {client},linkProperties: {self.lp}}}")
 
 
-class EthernetTracker11:
+class EthernetTracker11(NetworkObserver):
     TAG = "EthernetTracker"
 
     def __init__(self, server: "SystemServer", looper: Looper, ip_config: IpConfiguration) -> None:
@@ -548,21 +536,6 @@ class EthernetTracker11:
 
     def interface_added(self, iface: str) -> None:
         self.looper.post_from_other_thread(self._maybe_track_interface, iface, what="interfaceAdded")
-
-    def interface_removed(self, iface: str) -> None:
-        pass
-
-    def address_updated(self, iface: str, address: str) -> None:
-        pass
-
-    def address_removed(self, iface: str, address: str) -> None:
-        pass
-
-    def route_updated(self, iface: str, destination: str, gateway: str | None) -> None:
-        pass
-
-    def route_removed(self, iface: str, destination: str, gateway: str | None) -> None:
-        pass
 
     # -- Ethernet thread ---------------------------------------------------------------------------
     def _link_state_changed(self, iface: str, up: bool) -> Blocking:

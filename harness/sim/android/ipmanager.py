@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from harness.sim.android.handler import Blocking, Event, Looper
 from harness.sim.android.netobjects import LinkProperties, RouteInfo, StaticIpConfiguration
-from harness.sim.android.nms import JavaException
+from harness.sim.android.nms import JavaException, NetworkObserver
 from harness.sim.android.world import World
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class SharedLog:
         del self.records[:-500]
 
 
-class IpManager:
+class IpManager(NetworkObserver):
     def __init__(self, server: "SystemServer", iface: str, callback: IpCallback, *,
                  name: str = "IpManager", process: str = "system_server") -> None:
         self.server = server
@@ -147,15 +147,6 @@ class IpManager:
         if route in self.v6_routes:
             self.v6_routes.remove(route)
             self.looper.post_from_other_thread(self._netlink_changed, what="EVENT_NETLINK_LINKPROPERTIES_CHANGED")
-
-    def interface_link_state_changed(self, iface: str, up: bool) -> None:
-        pass
-
-    def interface_added(self, iface: str) -> None:
-        pass
-
-    def interface_removed(self, iface: str) -> None:
-        pass
 
     # -- LinkProperties -------------------------------------------------------------------------
     def _assemble(self) -> LinkProperties:

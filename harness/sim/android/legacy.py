@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable
 
 from harness.sim.android.handler import Blocking, Looper
 from harness.sim.android.kernel import RT_TABLE_MAIN, KernelError, Route
-from harness.sim.android.nms import JavaException
+from harness.sim.android.nms import JavaException, NetworkObserver
 from harness.sim.android.world import World
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def kitkat_network_info(detailed: str, state: str, extra: str | None, available:
             f"{'true' if available else 'false'}, isConnectedToProvisioningNetwork: false]")
 
 
-class EthernetDataTracker:
+class EthernetDataTracker(NetworkObserver):
     def __init__(self, cs: "LegacyConnectivityService") -> None:
         self.cs = cs
         self.server = cs.server
@@ -106,24 +106,6 @@ class EthernetDataTracker:
             self.reconnect()
         else:
             yield from self.disconnect()
-
-    def interface_added(self, iface: str) -> None:
-        pass
-
-    def interface_removed(self, iface: str) -> None:
-        pass
-
-    def address_updated(self, iface: str, address: str) -> None:
-        pass
-
-    def address_removed(self, iface: str, address: str) -> None:
-        pass
-
-    def route_updated(self, iface: str, destination: str, gateway: str | None) -> None:
-        pass
-
-    def route_removed(self, iface: str, destination: str, gateway: str | None) -> None:
-        pass
 
     # -- DHCP (NetworkUtils.runDhcp on its own thread; dhcpcd does the work) ---------------------
     def _run_dhcp(self) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable
 
 from harness.sim.android.handler import Blocking, Looper
 from harness.sim.android.kernel import KernelError, strerror
@@ -146,16 +146,30 @@ def binder_call(system: "AndroidSystem", method: str, *args: Any) -> Blocking:
     return ret
 
 
-class NetworkObserver(Protocol):
-    """INetworkManagementEventObserver (only the callbacks the model uses)."""
+class NetworkObserver:
+    """INetworkManagementEventObserver with every callback a no-op, as Android's
+    BaseNetworkObserver: observers override only what they listen to."""
 
-    def interface_link_state_changed(self, iface: str, up: bool) -> None: ...
-    def interface_added(self, iface: str) -> None: ...
-    def interface_removed(self, iface: str) -> None: ...
-    def address_updated(self, iface: str, address: str) -> None: ...
-    def address_removed(self, iface: str, address: str) -> None: ...
-    def route_updated(self, iface: str, destination: str, gateway: str | None) -> None: ...
-    def route_removed(self, iface: str, destination: str, gateway: str | None) -> None: ...
+    def interface_link_state_changed(self, iface: str, up: bool) -> None:
+        pass
+
+    def interface_added(self, iface: str) -> None:
+        pass
+
+    def interface_removed(self, iface: str) -> None:
+        pass
+
+    def address_updated(self, iface: str, address: str) -> None:
+        pass
+
+    def address_removed(self, iface: str, address: str) -> None:
+        pass
+
+    def route_updated(self, iface: str, destination: str, gateway: str | None) -> None:
+        pass
+
+    def route_removed(self, iface: str, destination: str, gateway: str | None) -> None:
+        pass
 
 
 class NetworkManagementService:
