@@ -67,6 +67,15 @@ def lease_log(config: pytest.Config) -> str | None:
 
 def lease_devices(config: pytest.Config) -> DevicePool | None:
     """This process's devices when it leases from a farm (see the module docstring), else None."""
+    from harness.farm.worker import PLUGIN_NAME, FarmWorker
+    worker = config.pluginmanager.get_plugin(PLUGIN_NAME) or register_worker(config)
+    return worker.open() if isinstance(worker, FarmWorker) else None
+
+
+def register_worker(config: pytest.Config) -> Any:
+    """This process's FarmWorker plugin when it leases from a farm (None otherwise): an xdist
+    worker registers it at configure time, so it sees every test; a single process with --farm
+    when the plugin first asks for devices (before the first test)."""
     from harness.farm.run import RunFiles
     from harness.farm.worker import PLUGIN_NAME, FarmWorker, worker_holder
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
@@ -81,7 +90,7 @@ def lease_devices(config: pytest.Config) -> DevicePool | None:
         return None
     worker = FarmWorker(config, files, worker_holder(), prefer)
     config.pluginmanager.register(worker, PLUGIN_NAME)
-    return worker.open()
+    return worker
 
 
 def start_setup(config: pytest.Config, *, workers: int, background: bool) -> FarmSetup:

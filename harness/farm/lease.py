@@ -257,6 +257,11 @@ class LeasePool:
                 raise NoDeviceAvailable(self._why_none(candidates, holder, wait_s))
             time.sleep(POLL_S)
 
+    def try_acquire(self, unit_name: str, holder: str) -> Lease | None:
+        """That unit, if it is free now (one attempt)."""
+        unit = next((u for u in self.units if u.name == unit_name), None)
+        return self._try(unit, holder) if unit is not None else None
+
     def _try(self, unit: LeaseUnit, holder: str) -> Lease | None:
         fds: dict[str, int] = {}
         try:

@@ -63,6 +63,7 @@ HEALTH_SECTION = "farm health check"
 FAULT_EVENTS_SHOWN = 10
 EVIDENCE_SLACK_S = 1.0            # fault events this long before the test started still count
 SWAP_FOR_RETRY_WAIT_S = 0.0       # a retry takes a free device at once, else stays on the recovered one
+_REPAIR_POLL_S = 0.2
 _FAILED = pytest.StashKey[bool]()
 _CHECKED = pytest.StashKey[bool]()
 _STARTED = pytest.StashKey[float]()           # time.monotonic() when the test's setup began
@@ -118,12 +119,34 @@ class FarmWorker:
     # -- leasing ------------------------------------------------------------------------------------
     def open(self) -> DevicePool:
         """Lease a unit and prepare it; NoDeviceAvailable when none can be had in time."""
-        if self.pool is None:
-            self.inventory = self.files.inventory()
-            self.pool = LeasePool(self.files.directory, self.inventory.units(), self.log)
+        self._load_pool()
+        assert self.pool is not None
         units = self.pool.units
         prefer = units[self.prefer % len(units)].name if units and self.prefer is not None else None
         return self._lease_ready_unit(prefer=prefer, avoid=(), wait_s=self.files.wait_s)
+
+    def repair(self, holder_prefix: str, wait_s: float) -> None:
+        """Health-check (and recover, or quarantine) the units a dead holder held: the xdist
+        controller does it for a crashed worker's devices, so they are repaired even when no
+        test is left to lease them. A unit someone else leased first is theirs to check."""
+        self._load_pool()
+        assert self.pool is not None
+        for unit in self.pool.units:
+            deadline = time.monotonic() + wait_s
+            while any((self.pool.state(d).holder or "").startswith(holder_prefix) for d in unit.ids):
+                lease = self.pool.try_acquire(unit.name, self.holder)
+                if lease is not None:
+                    if not self._adopt(lease):
+                        self.release()
+                    break
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(_REPAIR_POLL_S)
+
+    def _load_pool(self) -> None:
+        if self.pool is None:
+            self.inventory = self.files.inventory()
+            self.pool = LeasePool(self.files.directory, self.inventory.units(), self.log)
 
     def _lease_ready_unit(self, *, prefer: str | None, avoid: tuple[str, ...], wait_s: float) -> DevicePool:
         assert self.pool is not None
@@ -154,11 +177,12 @@ class FarmWorker:
         for farm_device in lease.unit.devices:
             profile = load_profile(farm_device.profile) if farm_device.profile else None
             device = farm_device.device()
-            if profile is None or profile.has("root"):
-                try:
+            try:
+                if profile is None or profile.has("root"):
                     device.root()
-                except HarnessError:
-                    pass               # the health check says whether the device answers at all
+                device.build           # read once now, as the plugin does: reports use it after release
+            except HarnessError:
+                pass                   # the health check says whether the device answers at all
             checker = HealthCheck(device, interface=profile.network.interface if profile else None,
                                   shell_timeout=self._health_setting("shell_timeout_s"),
                                   targets=profile.network.connectivity_targets() if profile else None)
@@ -182,6 +206,11 @@ class FarmWorker:
                     continue
             self.held.append(held)
         return quarantined
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """The session's fixtures are torn down: give the devices back before the summary."""
+        self.release()
 
     def release(self) -> None:
         lease, self.lease = self.lease, None
