@@ -12,12 +12,16 @@
 
 How pytest gets its devices (harness.plugin asks `lease_devices()` first):
 
-- an xdist worker of a distributed run leases one unit from the run's pool; the controller
-  (harness.farm.xdist) built the pool: the farm file's devices, the `--serial` devices, or N
-  embedded virtual devices for `-n N`; it tells each worker which unit to try first, and a
-  replacement worker the unit of the crashed one;
+- an xdist worker of a distributed run leases one unit from the run's pool at its first device
+  test; the controller (harness.farm.xdist) built the pool: the farm file's devices, the
+  `--serial` devices, or N embedded virtual devices for `-n N`; it tells each worker which unit
+  to try first, repairs a crashed worker's devices and gives the replacement that unit first;
 - a single pytest process with `--farm FILE` builds the pool itself and leases from it;
 - anything else (no farm, no xdist): None, and the plugin acquires devices as it always did.
+
+A test whose `requires` marker the worker's device does not meet is skipped there with the
+reason (harness.markers), not routed to a device that has it: run heterogeneous farms per device
+class, or with `--dist each`. farms/README.md is the user's guide.
 
 Leases are lock files (harness.farm.lease), chosen over a controller-only pool because they also
 keep several independent pytest processes on one host (two CI jobs, a developer's loop next to
