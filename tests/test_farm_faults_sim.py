@@ -192,3 +192,42 @@ def test_profile_faults_a_device_that_never_finishes_booting(tmp_path: Path):
         assert device.run("getprop sys.boot_completed").text == ""
         events = lab.farm.control("faults", serial=device.serial)["events"]
         assert [e["fault"] for e in events] == ["boot_hang"]
+
+
+# -- timed faults from a profile, in virtual time ---------------------------------------------------
+
+def _booted_with(faults: dict, until: float):
+    from model_helpers import FIXED, boot, profile_with
+
+    from harness.sim.faults import FaultSettings
+    return boot(profile_with(FIXED, faults=FaultSettings.model_validate(faults)), until=until)
+
+
+def test_profile_faults_fire_once_at_their_device_time():
+    device = _booted_with({"reboot_after_s": 3.0, "netd_crash_after_s": 2.0, "adbd_restart_after_s": 1.0}, 2.5)
+    assert [e.fault for e in device.faults.events] == ["adbd_restart", "netd_crash"]
+    assert device.boot_count == 1
+    device.scheduler.run_until(10.0)
+    assert [(e.fault, e.time) for e in device.faults.events] == [
+        ("adbd_restart", 1.0), ("netd_crash", 2.0), ("reboot", 3.0)]
+    assert device.boot_count == 2 and device.faults.counts == {"adbd_restart": 1, "netd_crash": 1, "reboot": 1}
+    assert device.props.get("sys.boot_completed") == "1"
+
+
+def test_profile_log_flood_wraps_the_main_buffer():
+    device = _booted_with({"log_flood": {"lines": 20000, "buffer": "main", "after_s": 1.0}}, 0.9)
+    first = device.android.logd.records(("main",))[0]
+    device.scheduler.run_until(1.1)
+    kept = device.android.logd.records(("main",))
+    assert first.seq not in {r.seq for r in kept}
+    flood = [r.message for r in kept if r.tag == "FaultFlood"]
+    assert flood[-1] == "flood record 20000 of 20000" and 0 < len(flood) < 20000   # it wrapped over itself too
+
+
+def test_transport_drops_are_drawn_from_the_device_seed():
+    settings = {"transport_drop": {"after_bytes": 10, "probability": 0.5}}
+    one, same, other = (_booted_with(settings, 0.1) for _ in range(3))
+    other.faults.rng.seed("another device")
+    draws = [[d.faults.drop_after() for _ in range(40)] for d in (one, same, other)]
+    assert draws[0] == draws[1] != draws[2]
+    assert set(draws[0]) == {None, 10}
