@@ -1,7 +1,7 @@
 """A test process's side of the farm: its lease, and the device's health between tests.
 
-Registered as a pytest plugin by `lease_devices()` when the process leases from a farm (an xdist
-worker of a farm run, or a single process with --farm). It
+Registered as a pytest plugin by `harness.farm.register_worker()` when the process leases from a
+farm (an xdist worker of a farm run, at configure time; a single process with --farm). It
 
 - leases one unit (one device, or a declared group) and holds it for the session: the session's
   fixtures (logcat, probed capabilities) stay valid; a unit whose previous holder died, or that
@@ -19,6 +19,9 @@ worker of a farm run, or a single process with --farm). It
   attempt stays in the reports (RERUN in the terminal, a retry in Allure, user property
   `retried_after` in JUnit);
 - writes every lease, release, state change, test, health problem and recovery to the lease log.
+
+The xdist controller uses the same class, unregistered, to repair a crashed worker's devices
+(`repair()`).
 """
 
 from __future__ import annotations
@@ -489,7 +492,7 @@ def _restart_session_fixtures(item: pytest.Item) -> list[str]:
     the new device. Teardown errors concern the device given up: they are noted, not raised."""
     try:
         item.session._setupstate.teardown_exact(None)
-    except BaseException as e:        # noqa: BLE001 - an ExceptionGroup of the old device's finalizers
+    except Exception as e:            # one error, or an ExceptionGroup of the old device's finalizers
         return [f"session fixtures of the previous device ended with: {type(e).__name__}: {e}".splitlines()[0]]
     return []
 
