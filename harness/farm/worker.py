@@ -132,7 +132,11 @@ class FarmWorker:
         """Health-check (and recover, or quarantine) the units a dead holder held: the xdist
         controller does it for a crashed worker's devices, so they are repaired even when no
         test is left to lease them. A unit someone else leased first is theirs to check."""
-        self._load_pool()
+        try:
+            self._load_pool()
+        except HarnessError as e:
+            self.log.append("repair", holder=self.holder, of=holder_prefix, error=e.message)
+            return
         assert self.pool is not None
         for unit in self.pool.units:
             deadline = time.monotonic() + wait_s

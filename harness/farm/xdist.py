@@ -37,6 +37,7 @@ from harness.plugin import OPTIONS
 PLUGIN_NAME = "android_harness_farm_xdist"
 REPAIR_WAIT_S = 10.0           # how long the controller waits for the kernel to free a dead worker's locks
 REPAIR_JOIN_S = 600.0          # a repair is bounded by the farm's recovery budget; this only guards the end
+INTERRUPTED = "keyboard-interrupt"   # xdist's `error` for a worker stopped by Ctrl-C: not a crash
 
 
 class XdistFarm:
@@ -109,7 +110,7 @@ class XdistFarm:
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
         """A crashed worker: its replacement tries its unit first, and the controller repairs the
         device(s) it held in the background, before anyone else can lease them."""
-        if self.setup is None or error is None:
+        if self.setup is None or error is None or error == INTERRUPTED:
             return
         worker = node.gateway.id
         index = self._index_of.get(worker)
