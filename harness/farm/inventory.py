@@ -25,7 +25,7 @@ from harness.adb_server import AdbServer
 from harness.adb_server import AdbServerError as ServerCallError
 from harness.device import Device
 from harness.errors import HarnessError
-from harness.farm.spec import ContainerHostSpec, FarmSpec, TcpDeviceSpec
+from harness.farm.spec import AdbServerSpec, FarmSpec, TcpDeviceSpec
 from harness.net.capabilities import DeviceCapabilities, capabilities
 from harness.profiles import PROFILE_DIR, DeviceProfile, load_profile, load_profiles, match_profile
 from harness.yamlcheck import ConfigError
@@ -157,19 +157,20 @@ def discover(spec: FarmSpec, *, probe: bool = True, connect_timeout: float = CON
             answers = pool.map(lambda tcp: _connect(spec, tcp, connect_timeout), spec.tcp_devices)
             problems += [problem for problem in answers if problem]
     found: list[FarmDevice] = []
+    unreachable: set[str] = set()
     for server in spec.adb_servers:
         try:
             listing = list_devices(server.address)
         except Exception as e:       # adbutils and sockets raise many kinds: the server is unusable either way
             where = f"{server.name} ({server.address})" if server.name else server.address
             problems.append(f"adb server {where} did not list its devices: {type(e).__name__}: {e}")
+            unreachable.add(server.address)
             continue
         found += [_listed(spec, server.address, serial, state) for serial, state, _ in listing]
     known = {(d.server, d.serial) for d in found}
-    for tcp in spec.tcp_devices:        # a TCP device the server does not list at all: name it
-        address = spec.server(tcp.server).address   # type: ignore[union-attr]
-        if (address, tcp.address) not in known and not any(p.startswith(f"adb server") and address in p
-                                                            for p in problems):
+    for tcp in spec.tcp_devices:        # a TCP device its (answering) server does not list: name it
+        address = _server_of(spec, tcp).address
+        if (address, tcp.address) not in known and address not in unreachable:
             found.append(_listed(spec, address, tcp.address, "absent"))
     devices = _probe_all(spec, found) if probe else found
     missing = {s for g in spec.groups for s in g.devices} - {d.serial for d in devices}
@@ -178,10 +179,15 @@ def discover(spec: FarmSpec, *, probe: bool = True, connect_timeout: float = CON
     return Inventory(spec.name, tuple(devices), tuple(problems), settings)
 
 
-def _connect(spec: FarmSpec, tcp: TcpDeviceSpec, timeout: float) -> str | None:
-    """`adb connect` on the device's server (refused connections retried until `timeout`)."""
+def _server_of(spec: FarmSpec, tcp: TcpDeviceSpec) -> AdbServerSpec:
     server = spec.server(tcp.server)
     assert server is not None, "checked when the farm file was loaded"
+    return server
+
+
+def _connect(spec: FarmSpec, tcp: TcpDeviceSpec, timeout: float) -> str | None:
+    """`adb connect` on the device's server (refused connections retried until `timeout`)."""
+    server = _server_of(spec, tcp)
     try:
         AdbServer.attach(server.address).connect(tcp.address, timeout=timeout)
     except (ServerCallError, OSError) as e:
@@ -190,11 +196,11 @@ def _connect(spec: FarmSpec, tcp: TcpDeviceSpec, timeout: float) -> str | None:
 
 
 def _listed(spec: FarmSpec, server: str, serial: str, state: str) -> FarmDevice:
-    tcp = next((t for t in spec.tcp_devices if t.address == serial
-                and spec.server(t.server).address == server), None)   # type: ignore[union-attr]
+    tcp = next((t for t in spec.tcp_devices if t.address == serial and _server_of(spec, t).address == server), None)
     container = None
     if tcp is not None and tcp.container is not None:
-        host: ContainerHostSpec = spec.container_host(tcp.container.host)   # type: ignore[assignment]
+        host = spec.container_host(tcp.container.host)
+        assert host is not None, "checked when the farm file was loaded"
         container = ContainerInfo(host.runtime, host.name, host.url, host.control, tcp.container.name)
     group = next((g.name for g in spec.groups if serial in g.devices), None)
     excluded = (bool(spec.include) and not _matches_any(serial, spec.include)) or _matches_any(serial, spec.exclude)
