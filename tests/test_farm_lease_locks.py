@@ -103,7 +103,6 @@ def test_avoid_skips_a_device_the_holder_just_gave_up(tmp_path):
 
 
 def test_many_threads_and_processes_never_share_a_device(tmp_path):
-    units = [unit("A"), unit("B"), unit("C")]
     script = textwrap.dedent(f"""
         import sys, threading, time
         sys.path.insert(0, {str(Path(__file__).parent)!r})
