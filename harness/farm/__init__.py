@@ -6,6 +6,7 @@
     harness.farm.health     the health check between tests, against the device's baseline
     harness.farm.recovery   stepwise recovery within a budget, or quarantine
     harness.farm.run        a run's farm: farm file, --serial devices, or the embedded virtual devices
+    harness.farm.transport  track-devices on every server, into the lease log
     harness.farm.worker     a test process's lease, health checks, swaps and retries (a pytest plugin)
     harness.farm.xdist      the xdist controller's side (registered only when xdist is there)
     harness.farm.summary    what the run did with the farm

@@ -9,7 +9,8 @@
                                  the controller, stopped at the end of the run
 
 `FarmSetup.start()` does the work (in the background with `background=True`, so xdist workers
-start meanwhile) and writes `pool.json` in the run's lease directory; every process of the run
+start meanwhile), follows every adb server's transport events into the lease log
+(harness.farm.transport), and writes `pool.json` in the run's lease directory; every process of the run
 (xdist workers, or the single pytest process) reads it through `RunFiles.inventory()` and leases
 from the same directory. A failure is written there too, so workers stop with its message
 instead of waiting.
@@ -30,8 +31,10 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadConfiguration, HarnessError
 from harness.farm.inventory import Inventory, discover
+from harness.farm.lease import LeaseLog
 from harness.farm.spec import (DEFAULT_LEASE_WAIT_S, AdbServerSpec, ContainerHostSpec, ContainerRef, FarmSpec,
                                LeaseSettings, ProfileRule, TcpDeviceSpec, load_farm)
+from harness.farm.transport import TransportLog
 from harness.reporting.files import write_atomic
 from harness.yamlcheck import ConfigError
 
@@ -108,6 +111,7 @@ class FarmSetup:
         self.embedded: EmbeddedDevices | None = None
         self.inventory: Inventory | None = None
         self.error: str | None = None
+        self.transport: TransportLog | None = None     # track-devices on the farm's servers, into the lease log
         self._thread: threading.Thread | None = None
 
     @classmethod
@@ -153,6 +157,7 @@ class FarmSetup:
                     [f"{d.id}: {d.problem or 'excluded'}" for d in inventory.devices] + list(inventory.problems))
                     if inventory.devices or inventory.problems else "no usable device: no adb server lists any")
             self.inventory = inventory
+            self.transport = TransportLog(inventory, LeaseLog(self.files.log, self.files.run)).start()
             self.files.write_inventory(inventory)
         except Exception as e:          # every failure must reach the workers waiting for pool.json
             self.error = e.message if isinstance(e, HarnessError) else f"{type(e).__name__}: {e}"
@@ -175,6 +180,9 @@ class FarmSetup:
         """Stop what start() started; remove a private lease directory (the log stays)."""
         if self._thread is not None:
             self._thread.join(POOL_WAIT_S)
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            transport.stop()
         embedded, self.embedded = self.embedded, None
         if embedded is not None:
             embedded.stop()

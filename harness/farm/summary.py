@@ -25,6 +25,7 @@ class DeviceSummary:
     health_problems: int
     recoveries: int
     capabilities: tuple[str, ...] = ()
+    went_offline: int = 0                # transport events (track-devices) to a state other than device
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class FarmSummary:
             state = d.state.upper() if d.state == QUARANTINED else d.state
             extra = [f"{d.recoveries} recoveries"] if d.recoveries else []
             extra += [f"{d.health_problems} failed health checks"] if d.health_problems else []
+            extra += [f"transport lost {d.went_offline} times"] if d.went_offline else []
             out.append(f"  {d.id}: {state}, {d.tests} tests by {', '.join(d.holders) or 'nobody'}"
                        + (f", {', '.join(extra)}" if extra else "") + (f": {d.reason}" if d.reason else ""))
         out += [f"  quarantined: {d.id}: {d.reason}" for d in self.quarantined]
@@ -82,7 +84,8 @@ def summarize(inventory: Inventory, states: dict[str, DeviceState], entries: lis
             holders=tuple(dict.fromkeys(e["holder"] for e in mine if e["event"] == "lease")),
             health_problems=sum(1 for e in mine if e["event"] == "health" and not e.get("ok")),
             recoveries=sum(1 for e in mine if e["event"] == "recovery"),
-            capabilities=device.capabilities))
+            capabilities=device.capabilities,
+            went_offline=sum(1 for e in mine if e["event"] == "transport" and e.get("state") != "device")))
     crashes = tuple(f"{e.get('worker')}: {e.get('error')}" for e in entries if e["event"] == "worker_crash")
     retries = tuple(f"{e.get('test')} ({e.get('why')})" for e in entries if e["event"] == "retry")
     return FarmSummary(inventory.name, str(log), tuple(devices), tuple(check_log(entries)), crashes, retries,
