@@ -32,12 +32,12 @@ With --compare the status is group B's: `--compare BUGGY FIXED` exits 0 when FIX
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from harness.cli._argtypes import bounded_float, clock_scale as _clock_scale, seed as _seed
 from harness.errors import BadConfiguration, HarnessError
 from harness.options import DEFAULT_PROFILE, check_serial, parse_host_port
 from harness.repro.choices import (DEFAULT_DELAYS, DEFAULT_DOWNS, EXIT_INFRASTRUCTURE, METHODS, WINDOWS, Timing,
@@ -68,34 +68,8 @@ def _devices(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and 0 < value <= 7 * 86400):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a rate between 0 and 1 (0.05 = 5%), got {text!r}")
-    return value
-
-
-def _clock_scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and 0 < value <= 100):
-        raise argparse.ArgumentTypeError(f"expected a number > 0 and <= 100 (0.25 = 4x faster), got {text!r}")
-    return value
+_seconds = bounded_float(0, 7 * 86400, "a number of seconds > 0")
+_fraction = bounded_float(0, 1, "a rate between 0 and 1 (0.05 = 5%)", low_inclusive=True)
 
 
 def _delays(text: str) -> tuple[float, ...]:
@@ -103,13 +77,6 @@ def _delays(text: str) -> tuple[float, ...]:
         return parse_delays(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _seed(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -11,11 +11,11 @@ disconnects them and stops everything this command started.
 from __future__ import annotations
 
 import argparse
-import math
 import signal
 import sys
 import threading
 
+from harness.cli._argtypes import clock_scale as _clock_scale, seed as _seed
 from harness.embedded import EmbeddedDevices
 from harness.errors import BadConfiguration, HarnessError
 from harness.options import DEFAULT_PROFILE, parse_host_port
@@ -28,23 +28,6 @@ def _count(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= MAX_COUNT:
         raise argparse.ArgumentTypeError(f"expected a number of devices 1-{MAX_COUNT}, got {text!r}")
     return int(text)
-
-
-def _clock_scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and 0 < value <= 100):
-        raise argparse.ArgumentTypeError(f"expected a number > 0 and <= 100 (0.25 = 4x faster), got {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
