@@ -6,6 +6,8 @@ device and each leaves it as it found it (the restart test runs last).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from harness.adb_server import AdbServer
@@ -27,6 +29,14 @@ TARGETS = ConnectivityTargets(hosts=("8.8.8.8",), hostname="www.google.com")
 LEGACY_TARGETS = ConnectivityTargets(hosts=("8.8.8.8",))   # the virtual 4.4 resolves no names yet
 NETWORK_TIMEOUT = 60.0
 SPARE_NET_ID = 500           # far from ConnectivityService's 100, 101, ...
+
+
+def _wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.1)
 
 
 def _profile_or_skip(name: str) -> str:
@@ -175,6 +185,10 @@ def test_android_44_static_dhcp_and_link_changes_restore(legacy):
         eth0.flap(count=1, down_s=1, up_s=1)
         eth0.down()
         assert not eth0.state().up
+        # EthernetDataTracker answers link down with clearInterfaceAddresses, IPv6 link-local
+        # included. Were the restore's `up` to come first, that late clear would take the new
+        # link-local away for good, as on a real 4.4 device: let the framework finish first.
+        _wait_until(lambda: not eth0.state().ipv4, NETWORK_TIMEOUT, "the tracker to clear eth0")
     wait_for_network(device, NETWORK_TIMEOUT, targets=LEGACY_TARGETS)
     changes = diff(before, take_snapshot(device))
     assert changes.empty, changes.render()
