@@ -1,5 +1,12 @@
 """One TCP connection of the virtual adbd: moves bytes between the socket, the pure
-`AdbdConnection` state machine and the service tasks. No protocol rule lives here."""
+`AdbdConnection` state machine and the service tasks. No protocol rule lives here.
+
+The socket is read by an asyncio Protocol (received bytes are handled in the callback that got
+them, not a loop turn later in a reader task), and what the state machine queues is sent once
+per event-loop turn: a command's OKAY, its output and its exit packet leave in one segment when
+they are ready together, so the adb server wakes once for them instead of once per record.
+Sends that must precede something else (a fault's drop, a hook that closes the connection)
+flush at once."""
 
 from __future__ import annotations
 
@@ -21,7 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("harness.sim.adbd")
 
-READ_SIZE = 256 * 1024
 
 
 class _Stream:
@@ -45,10 +51,12 @@ class _Stream:
 
     def write(self, record: bytes) -> None:
         self._session.conn.write(self.local_id, record)
-        self._session.flush()
         self._written += len(record)
         if self._drop_after is not None and self._written >= self._drop_after:
+            self._session.flush()
             self._session.drop_for_fault(self.command, f"after {self._written} bytes of output")
+        else:
+            self._session.flush_soon()
 
     async def drain(self) -> None:
         # Keep about one WRTE queued behind the one in flight: enough to stream at full speed.
@@ -61,38 +69,66 @@ class _Stream:
         self._writable.set()
 
 
+class _SocketProtocol(asyncio.Protocol):
+    def __init__(self, session: "Session") -> None:
+        self._session = session
+
+    def data_received(self, data: bytes) -> None:
+        self._session.receive(data)
+
+    def eof_received(self) -> bool:
+        self._session.close()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._session.close()
+
+
 class Session:
     def __init__(self, device: "VirtualDevice", sock: socket.socket) -> None:
         self.device = device
         self._sock = sock
         self.conn = AdbdConnection(device.banner())
-        self._writer: asyncio.StreamWriter | None = None
+        self._transport: asyncio.Transport | None = None
         self._streams: dict[int, _Stream] = {}
         self._closed = False
+        self._ended: asyncio.Future[None] | None = None
+        self._flush_pending = False
         self._delayed: deque[tuple[float, bytes]] = deque()    # fault latency: (due, data) in order
         self._delay_timer: asyncio.TimerHandle | None = None
 
     async def run(self) -> None:
+        """Serve the connection until it closes (either side)."""
+        loop = asyncio.get_running_loop()
+        self._ended = loop.create_future()
         try:
-            reader, self._writer = await asyncio.open_connection(sock=self._sock)
-            while not self._closed:
-                data = await reader.read(READ_SIZE)
-                if not data:
-                    break
-                try:
-                    events = self.conn.receive(data)
-                except ProtocolError as exc:
-                    log.warning("adbd %s: closing connection: %s", self.device.index, exc)
-                    break
-                self._handle(events)
-                self.flush()
+            self._transport, _ = await loop.connect_accepted_socket(
+                lambda: _SocketProtocol(self), sock=self._sock)
         except (ConnectionError, OSError):
-            pass
-        finally:
             self.close()
+            return
+        if self._closed:                     # closed while the transport was being set up
+            self._transport.close()
+            return
+        await self._ended
+
+    def receive(self, data: bytes) -> None:
+        if self._closed:
+            return
+        try:
+            events = self.conn.receive(data)
+        except ProtocolError as exc:
+            log.warning("adbd %s: closing connection: %s", self.device.index, exc)
+            self.close()
+            return
+        self._handle(events)
+        self.flush_soon()
 
     def close(self) -> None:
-        """Drop the TCP connection (CLSEs already queued are flushed first); stop every service."""
+        """Drop the TCP connection (what is already queued goes out first); stop every service."""
+        if self._closed:
+            return
+        self.flush()
         self._closed = True
         if self._delay_timer is not None:
             self._delay_timer.cancel()
@@ -102,10 +138,22 @@ class Session:
             if stream.task is not None:
                 stream.task.cancel()
         self._streams.clear()
-        if self._writer is not None:
-            self._writer.close()         # idempotent; also covers a close() during the open
+        if self._transport is not None:
+            self._transport.close()      # sends what it buffered, then closes
         else:
             self._sock.close()
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
+
+    def flush_soon(self) -> None:
+        """Send what is queued at the end of this loop turn, together with what else it queues."""
+        if not self._flush_pending and not self._closed:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_pending = False
+        self.flush()
 
     def flush(self) -> None:
         data = self.conn.data_to_send()
@@ -119,8 +167,8 @@ class Session:
         self._send(data)
 
     def _send(self, data: bytes) -> None:
-        if data and self._writer is not None and not self._writer.is_closing():
-            self._writer.write(data)
+        if data and self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
 
     def _send_delayed(self) -> None:
         """Send what is due, in the order it was queued (a slow device reorders nothing)."""
@@ -169,10 +217,10 @@ class Session:
         stream = _Stream(self, local_id, drop_after)
         stream.command = event.service
         self._streams[local_id] = stream
-        stream.task = asyncio.get_running_loop().create_task(self._run_service(stream, service))
-        if drop_after == 0:
-            asyncio.get_running_loop().call_soon(self.drop_for_fault, event.service,
-                                                 "at the start of the command")
+        loop = asyncio.get_running_loop()
+        if drop_after == 0:                  # scheduled first: it runs before the service starts
+            loop.call_soon(self.drop_for_fault, event.service, "at the start of the command")
+        stream.task = loop.create_task(self._run_service(stream, service))
 
     def _on_closed(self, event: StreamClosed) -> None:
         stream = self._streams.pop(event.local_id, None)
@@ -203,4 +251,4 @@ class Session:
             return
         stream.after_close = hook
         self._handle(self.conn.close(stream.local_id))
-        self.flush()
+        self.flush_soon()
