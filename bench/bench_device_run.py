@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
             total = sum(row[role] for role in roles)
             print(f"{name:30} {row['wall'] * 1000:8.3f}" + "".join(f"{row[role] * 1000:16.3f}" for role in roles)
                   + f"{total * 1000:8.3f}")
+        walls = {name: row["wall"] for name, row in cpu_rows}
+        in_a_row = walls["adb shell true (subprocess)"] / walls["Device.run('true')"]
+        print(f"ratio of the mean wall times in a row: {in_a_row:.1f}x")
     return 0
 
 

@@ -26,7 +26,7 @@ from harness.sim.shell.jobs import ShellProcess, shell_processes, user_name
 from harness.sim.shell.nodes import (AndOr, Case, Command, For, FunctionDef, Group, If,
                                      ListItem, Pipeline, Redirect, Sequence, SimpleCommand,
                                      Subshell, While)
-from harness.sim.shell.parser import Parser, ShellSyntaxError
+from harness.sim.shell.parser import Parser, ShellSyntaxError, parse_lines
 from harness.sim.shell import patterns
 from harness.sim.shell.redirects import BadDescriptor, open_redirect
 from harness.sim.shell.streams import BrokenPipe, NullOutput, Pipe, SessionOutput, empty_input
@@ -177,7 +177,7 @@ class Shell:
         self.last_background_pid: int | None = None
         self.jobs: list[ShellProcess] = []
         self.boot = device.boot_count
-        self.random = random.Random(pid)
+        self._random: random.Random | None = None     # $RANDOM, seeded by the pid when first read
         self.local_frames: list[dict[str, str | None]] = []
         self._condition_depth = 0
         self._substitution_status: int | None = None
@@ -234,7 +234,9 @@ class Shell:
                 return self.arg0
             return self.positional[index - 1] if index <= len(self.positional) else None
         if name == "RANDOM":
-            return str(self.random.randrange(32768))
+            if self._random is None:
+                self._random = random.Random(self.pid)
+            return str(self._random.randrange(32768))
         if name == "SECONDS":
             return str(int(self.device.uptime()))
         return self.vars.get(name)
@@ -246,20 +248,18 @@ class Shell:
 
     # -- running text ---------------------------------------------------------------------------
     async def run_text(self, text: str, io: IO) -> int:
-        """`sh -c text`: one line at a time; a syntax error ends the shell with status 1."""
-        parser = Parser(text)
+        """`sh -c text`: one line at a time; a syntax error ends the shell with status 1 once
+        the lines before it have run."""
+        lines, syntax_error = parse_lines(text)
         try:
-            while True:
-                try:
-                    line = parser.next_line()
-                except ShellSyntaxError as err:
-                    io.err(f"{SH}: {err}\n")
-                    return 1
-                if line is None:
-                    return self.status
+            for line in lines:
                 await self.run_sequence(line, io)
         except ShellExit as done:
             return done.status
+        if syntax_error is not None:
+            io.err(f"{SH}: {syntax_error}\n")
+            return 1
+        return self.status
 
     async def run_script_stream(self, io: IO) -> int:
         """`sh` with commands on stdin (`adb shell` + a script piped in, `su` without command)."""

@@ -16,6 +16,8 @@ lines), so `Parser.next_line()` hands out one top-level line at a time.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 
@@ -64,6 +66,21 @@ def parse(text: str) -> Sequence:
     while (line := parser.next_line()) is not None:
         items.extend(line.items)
     return Sequence(tuple(items))
+
+
+@functools.lru_cache(maxsize=512)
+def parse_lines(text: str) -> tuple[tuple[Sequence, ...], str | None]:
+    """The top-level lines of `sh -c text`, and the syntax error that stops the parse after them
+    (None if none). Cached: nodes are frozen, and harnesses send the same few command lines over
+    and over (a poll loop's `getprop`, `ip addr`), so each is parsed once."""
+    parser = Parser(text)
+    lines: list[Sequence] = []
+    try:
+        while (line := parser.next_line()) is not None:
+            lines.append(line)
+    except ShellSyntaxError as err:
+        return tuple(lines), str(err)
+    return tuple(lines), None
 
 
 class Parser:
