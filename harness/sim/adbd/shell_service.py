@@ -65,25 +65,30 @@ async def shell_service(device: "VirtualDevice", request: ShellRequest,
         out = StreamOutput(stream, onlcr=request.pty)
         await _run_or_interact(device, request, stream.inbound, out, out)
         return
-    stdin = Input()
+    stdin = _PacketStdin(pty=request.pty)
+    stdin.feed(stream.inbound.take_buffered())
+    stream.inbound = stdin                   # host bytes are decoded as they arrive
     stdout = StreamOutput(stream, PacketId.STDOUT, onlcr=request.pty)
     stderr = stdout if request.pty else StreamOutput(stream, PacketId.STDERR)
-    pump = asyncio.get_running_loop().create_task(_feed_stdin(stream.inbound, stdin, request.pty))
-    try:
-        status = await _run_or_interact(device, request, stdin, stdout, stderr)
-    finally:
-        pump.cancel()
+    status = await _run_or_interact(device, request, stdin, stdout, stderr)
     stream.write(exit_packet(status))
 
 
-async def _feed_stdin(inbound: Input, stdin: Input, pty: bool) -> None:
-    reader = ShellPacketReader()
-    while data := await inbound.read():
-        for packet in reader.feed(data):
+class _PacketStdin(Input):
+    """A v2 shell's stdin: the host's bytes are shell-protocol packets; stdin packets feed it,
+    close-stdin ends it (not on a pty, as adbd ignores it there), window sizes are dropped."""
+
+    def __init__(self, *, pty: bool) -> None:
+        super().__init__()
+        self._packets = ShellPacketReader()
+        self._pty = pty
+
+    def feed(self, data: bytes) -> None:
+        for packet in self._packets.feed(data):
             if packet.id == PacketId.STDIN:
-                stdin.feed(packet.data)
-            elif packet.id == PacketId.CLOSE_STDIN and not pty:
-                stdin.close()
+                super().feed(packet.data)
+            elif packet.id == PacketId.CLOSE_STDIN and not self._pty:
+                self.close()
 
 
 async def _run_or_interact(device: "VirtualDevice", request: ShellRequest, stdin: Input,

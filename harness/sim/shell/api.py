@@ -42,6 +42,11 @@ class Input:
         self._eof = True
         self._event.set()
 
+    def take_buffered(self) -> bytes:
+        """What was fed and not read yet, now removed (hand-over to another reader)."""
+        data, self._buf = bytes(self._buf), bytearray()
+        return data
+
     @property
     def at_eof(self) -> bool:
         return self._eof and not self._buf
